@@ -1,0 +1,195 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+)
+
+const backendJSON = `{"family":"ecs-backend-task","cpu":"1024","memory":"2048","networkMode":"bridge",
+ "taskRoleArn":"arn:aws:iam::123456789012:role/ecsTaskExecutionRole","executionRoleArn":"arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+ "containerDefinitions":[{"name":"springboot","image":"IMG_APP","essential":false},
+  {"name":"nginx","image":"IMG_NGINX","links":["springboot"],"portMappings":[{"containerPort":80,"hostPort":0,"protocol":"tcp"}],"essential":true}]}`
+
+func backendFields(t testing.TB, app string) Fields {
+	return mustFlatten(t, strings.NewReplacer("IMG_APP", app, "IMG_NGINX", "r/backend-nginx@sha256:n").Replace(backendJSON))
+}
+
+// seedCluster is the inforum cluster: one 4-vCPU instance already running the
+// frontend (2048) and two backend tasks (2×1024).
+var seedCluster = Cluster{Name: "inforum", Instances: []Instance{{ID: "0f1e2d3c", RemainingCPU: 0, RemainingMemory: 5488, UsedPorts: []int32{22, 2375, 2376, 51678, 51679, 32768, 32769, 32770}}}}
+
+func observedBackend(t testing.TB, minPct int32) ObservedService {
+	return ObservedService{
+		Found: true, Status: "ACTIVE",
+		TaskDefinition: Revision{Arn: "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:49", Family: "ecs-backend-task", Revision: 49},
+		Current:        backendFields(t, "r/backend-springboot@sha256:old"),
+		DesiredCount:   2, RunningCount: 2, LaunchType: "EC2",
+		Deployment:  DeploymentConfig{MinimumHealthyPercent: minPct, MaximumPercent: 200, CircuitBreaker: true, Rollback: true},
+		Deployments: []ObservedDeployment{{ID: "ecs-svc/111", Status: "PRIMARY", RolloutState: "COMPLETED"}},
+	}
+}
+
+func desiredBackend(t testing.TB, app string, count *int32) DesiredService {
+	return DesiredService{Name: "backend", Service: "ecs-backend-service", Cluster: "inforum", Strategy: "rolling",
+		Family: "ecs-backend-task", Fields: backendFields(t, app), Count: count}
+}
+
+func ptr(n int32) *int32 { return &n }
+
+func findingWith(fs []Finding, check string) *Finding {
+	for i := range fs {
+		if fs[i].Check == check {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+func TestCompute(t *testing.T) {
+	roomy := Cluster{Name: "inforum", Instances: []Instance{{ID: "a", RemainingCPU: 4096, RemainingMemory: 16000}}}
+	tests := []struct {
+		name       string
+		desired    DesiredService
+		observed   func(ObservedService) ObservedService
+		cluster    Cluster
+		action     Action
+		target     string
+		changes    int
+		capacity   Severity // "" = no capacity finding
+		fixHas     string
+		hasChanges bool
+	}{
+		{name: "unchanged", desired: desiredBackend(t, "r/backend-springboot@sha256:old", nil), cluster: seedCluster,
+			action: NoChange, target: "ecs-backend-task:49"},
+		{name: "new image on the full seed instance", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: seedCluster,
+			action: Register, target: "ecs-backend-task:new", changes: 1, capacity: Warning, fixHas: "minimumHealthyPercent to 50", hasChanges: true},
+		{name: "new image with minimumHealthyPercent 50", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: seedCluster,
+			observed: func(o ObservedService) ObservedService { o.Deployment.MinimumHealthyPercent = 50; return o },
+			action:   Register, target: "ecs-backend-task:new", changes: 1, capacity: Info, hasChanges: true},
+		{name: "new image with room", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: roomy,
+			action: Register, target: "ecs-backend-task:new", changes: 1, hasChanges: true},
+		{name: "identical revision reused", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: roomy,
+			observed: func(o ObservedService) ObservedService {
+				o.Candidates = []Candidate{{Revision: Revision{Family: "ecs-backend-task", Revision: 50}, Fields: backendFields(t, "r/backend-springboot@sha256:new")}}
+				return o
+			},
+			action: Reuse, target: "ecs-backend-task:50", changes: 1, hasChanges: true},
+		{name: "count only", desired: desiredBackend(t, "r/backend-springboot@sha256:old", ptr(3)), cluster: roomy,
+			action: Update, target: "ecs-backend-task:49", hasChanges: true},
+		{name: "fargate has no capacity check", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: seedCluster,
+			observed: func(o ObservedService) ObservedService { o.LaunchType = "FARGATE"; return o },
+			action:   Register, target: "ecs-backend-task:new", changes: 1, hasChanges: true},
+		{name: "max 100 min 100 can do nothing", desired: desiredBackend(t, "r/backend-springboot@sha256:new", nil), cluster: roomy,
+			observed: func(o ObservedService) ObservedService { o.Deployment.MaximumPercent = 100; return o },
+			action:   Register, target: "ecs-backend-task:new", changes: 1, capacity: Warning, fixHas: "minimumHealthyPercent to 50", hasChanges: true},
+		{name: "missing service", desired: desiredBackend(t, "x", nil),
+			observed: func(ObservedService) ObservedService { return ObservedService{} },
+			action:   Missing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := observedBackend(t, 100)
+			if tt.observed != nil {
+				o = tt.observed(o)
+			}
+			p := Compute(Desired{File: "pier.yaml", Images: []Image{{Name: "backend-springboot", Present: true}}, Services: []DesiredService{tt.desired}},
+				Observed{Services: map[string]ObservedService{"backend": o}, Clusters: map[string]Cluster{"inforum": tt.cluster}})
+			s := p.Services[0]
+			if s.Action != tt.action {
+				t.Fatalf("action = %s, want %s", s.Action, tt.action)
+			}
+			if tt.target != "" && s.Target.String() != tt.target {
+				t.Errorf("target = %s, want %s", s.Target, tt.target)
+			}
+			if len(s.Changes) != tt.changes {
+				t.Errorf("changes = %v, want %d", s.Changes, tt.changes)
+			}
+			f := findingWith(s.Findings, "capacity")
+			switch {
+			case tt.capacity == "" && f != nil:
+				t.Errorf("unexpected capacity finding %+v", *f)
+			case tt.capacity != "" && f == nil:
+				t.Errorf("no capacity finding, want %s", tt.capacity)
+			case f != nil && f.Severity != tt.capacity:
+				t.Errorf("capacity finding %+v, want severity %s", *f, tt.capacity)
+			case f != nil && !strings.Contains(f.Fix, tt.fixHas):
+				t.Errorf("capacity fix %q does not contain %q", f.Fix, tt.fixHas)
+			}
+			if p.HasChanges() != tt.hasChanges {
+				t.Errorf("HasChanges = %v, want %v", p.HasChanges(), tt.hasChanges)
+			}
+			if tt.action == Missing && len(p.Errors()) != 1 {
+				t.Errorf("Errors() = %v, want one", p.Errors())
+			}
+			if len(s.Steps) == 0 {
+				t.Error("no steps")
+			}
+		})
+	}
+}
+
+func TestCapacityClosestInstanceMessage(t *testing.T) {
+	p := Compute(Desired{Services: []DesiredService{desiredBackend(t, "r/backend-springboot@sha256:new", nil)}},
+		Observed{Services: map[string]ObservedService{"backend": observedBackend(t, 100)}, Clusters: map[string]Cluster{"inforum": seedCluster}})
+	f := findingWith(p.Services[0].Findings, "capacity")
+	if f == nil {
+		t.Fatal("no capacity finding")
+	}
+	for _, want := range []string{"0f1e2d3c", "0 CPU units", "needs 1024 CPU units"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message %q lacks %q", f.Message, want)
+		}
+	}
+}
+
+func TestRecreateRefusesMoreThanOneTask(t *testing.T) {
+	d := desiredBackend(t, "r/backend-springboot@sha256:new", nil)
+	d.Strategy = "recreate"
+	p := Compute(Desired{Services: []DesiredService{d}},
+		Observed{Services: map[string]ObservedService{"backend": observedBackend(t, 100)}})
+	if errs := p.Errors(); len(errs) != 1 || errs[0].Check != "strategy" {
+		t.Fatalf("Errors() = %v, want the recreate/desired count error", errs)
+	}
+	if !strings.Contains(strings.Join(p.Services[0].Steps, "\n"), "scale ecs-backend-service to 0") {
+		t.Errorf("recreate steps = %q", p.Services[0].Steps)
+	}
+}
+
+func TestStale(t *testing.T) {
+	obs := func(mut func(*ObservedService)) Observed {
+		o := observedBackend(t, 100)
+		if mut != nil {
+			mut(&o)
+		}
+		return Observed{Services: map[string]ObservedService{"backend": o}}
+	}
+	d := Desired{File: "pier.yaml", Images: []Image{{Name: "backend-springboot", Digest: "sha256:a"}}, Services: []DesiredService{desiredBackend(t, "r/app@sha256:new", nil)}}
+	saved := Compute(d, obs(nil))
+	tests := []struct {
+		name    string
+		desired Desired
+		mut     func(*ObservedService)
+		want    string
+	}{
+		{"fresh", d, nil, ""},
+		{"live revision moved", d, func(o *ObservedService) { o.TaskDefinition.Arn += "0" }, "live task definition is now"},
+		{"count changed", d, func(o *ObservedService) { o.DesiredCount = 5 }, "live desired count is now 5"},
+		{"new deployment", d, func(o *ObservedService) {
+			o.Deployments = append([]ObservedDeployment{{ID: "ecs-svc/222", Status: "PRIMARY"}}, o.Deployments...)
+		}, "deployments changed"},
+		{"files changed", Desired{File: "pier.yaml", Images: d.Images, Services: []DesiredService{desiredBackend(t, "r/app@sha256:other", nil)}}, nil, "desired task definition changed"},
+		{"image rebuilt", Desired{File: "pier.yaml", Images: []Image{{Name: "backend-springboot", Digest: "sha256:b"}}, Services: d.Services}, nil, "now builds sha256:b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			why := Stale(saved, Compute(tt.desired, obs(tt.mut)))
+			got := strings.Join(why, "\n")
+			if tt.want == "" && len(why) != 0 {
+				t.Fatalf("Stale = %q, want fresh", got)
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("Stale = %q, want it to mention %q", got, tt.want)
+			}
+		})
+	}
+}

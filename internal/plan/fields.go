@@ -1,0 +1,132 @@
+package plan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// Fields is a task definition flattened to leaf paths and their values, e.g.
+// "containerDefinitions[nginx].image" → "….amazonaws.com/backend-nginx@sha256:…".
+// Flattening the normalized RegisterTaskDefinition input (taskdef's JSON
+// rendering) lets plan compare and diff definitions without importing the
+// SDK: two definitions ECS treats as equal have equal Fields.
+type Fields map[string]string
+
+// Flatten turns a JSON object into Fields. Lists of objects that all carry a
+// string "name" (containers, environment, secrets, volumes, named port
+// mappings) are keyed by name, so reordering them is no change and a diff
+// names the container; other lists are keyed by index. Empty lists, empty
+// objects and nulls are dropped: ECS reads them as absent.
+func Flatten(data []byte) (Fields, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("flattening task definition: %w", err)
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, fmt.Errorf("flattening task definition: want a JSON object, got %T", v)
+	}
+	f := Fields{}
+	flatten(f, "", v)
+	return f, nil
+}
+
+func flatten(f Fields, prefix string, v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			p := k
+			if prefix != "" {
+				p = prefix + "." + k
+			}
+			flatten(f, p, e)
+		}
+	case []any:
+		byName := len(v) > 0
+		for _, e := range v {
+			m, ok := e.(map[string]any)
+			if !ok {
+				byName = false
+				break
+			}
+			if _, ok := m["name"].(string); !ok {
+				byName = false
+				break
+			}
+		}
+		for i, e := range v {
+			key := strconv.Itoa(i)
+			if byName {
+				key = e.(map[string]any)["name"].(string)
+			}
+			flatten(f, prefix+"["+key+"]", e)
+		}
+	case string:
+		f[prefix] = v
+	case json.Number:
+		f[prefix] = v.String()
+	case bool:
+		f[prefix] = strconv.FormatBool(v)
+	case nil:
+	}
+}
+
+// Equal reports whether two flattened definitions are the same.
+func (f Fields) Equal(g Fields) bool {
+	if len(f) != len(g) {
+		return false
+	}
+	for k, v := range f {
+		if w, ok := g[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Diff lists the fields that differ from old to f, sorted by path.
+func (f Fields) Diff(old Fields) []Change {
+	var out []Change
+	for k, v := range f {
+		if o, ok := old[k]; !ok || o != v {
+			out = append(out, Change{Path: k, Old: o, New: v})
+		}
+	}
+	for k, o := range old {
+		if _, ok := f[k]; !ok {
+			out = append(out, Change{Path: k, Old: o})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Digest is a stable hash of the fields, recorded in a plan so a saved plan
+// can be matched against a fresh computation.
+func (f Fields) Digest() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%q=%q\n", k, f[k])
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Int returns the integer value at path, or 0 when absent or not a number.
+func (f Fields) Int(path string) int64 {
+	n, err := strconv.ParseInt(f[path], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}

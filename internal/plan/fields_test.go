@@ -1,0 +1,100 @@
+package plan
+
+import (
+	"reflect"
+	"testing"
+)
+
+func mustFlatten(t testing.TB, js string) Fields {
+	t.Helper()
+	f, err := Flatten([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestFlatten(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Fields
+	}{
+		{"scalars", `{"family":"f","cpu":"1024","essential":true,"n":3}`,
+			Fields{"family": "f", "cpu": "1024", "essential": "true", "n": "3"}},
+		{"named lists keyed by name", `{"containerDefinitions":[{"name":"nginx","image":"a","links":["app"]},{"name":"app","image":"b"}]}`,
+			Fields{"containerDefinitions[nginx].name": "nginx", "containerDefinitions[nginx].image": "a",
+				"containerDefinitions[nginx].links[0]": "app", "containerDefinitions[app].name": "app", "containerDefinitions[app].image": "b"}},
+		{"empty and null dropped", `{"volumes":[],"placementConstraints":[],"tags":null,"x":{}}`, Fields{}},
+		{"unnamed objects by index", `{"mountPoints":[{"sourceVolume":"v","containerPath":"/d"}]}`,
+			Fields{"mountPoints[0].sourceVolume": "v", "mountPoints[0].containerPath": "/d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mustFlatten(t, tt.in)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Flatten(%s) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{`[1]`, `"x"`, `{`, ``} {
+		if _, err := Flatten([]byte(bad)); err == nil {
+			t.Errorf("Flatten(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestDiffAndEqual(t *testing.T) {
+	old := mustFlatten(t, `{"containerDefinitions":[{"name":"nginx","image":"a"},{"name":"app","image":"b","environment":[{"name":"X","value":"1"}]}]}`)
+	reordered := mustFlatten(t, `{"containerDefinitions":[{"name":"app","environment":[{"value":"1","name":"X"}],"image":"b"},{"image":"a","name":"nginx"}]}`)
+	if !old.Equal(reordered) || old.Digest() != reordered.Digest() {
+		t.Fatal("reordered containers and keys should be equal with equal digests")
+	}
+	changed := mustFlatten(t, `{"containerDefinitions":[{"name":"nginx","image":"c"},{"name":"app","image":"b","environment":[{"name":"Y","value":"2"}]}]}`)
+	if old.Equal(changed) || old.Digest() == changed.Digest() {
+		t.Fatal("changed definitions compare equal")
+	}
+	want := []Change{
+		{Path: "containerDefinitions[app].environment[X].name", Old: "X"},
+		{Path: "containerDefinitions[app].environment[X].value", Old: "1"},
+		{Path: "containerDefinitions[app].environment[Y].name", New: "Y"},
+		{Path: "containerDefinitions[app].environment[Y].value", New: "2"},
+		{Path: "containerDefinitions[nginx].image", Old: "a", New: "c"},
+	}
+	if got := changed.Diff(old); !reflect.DeepEqual(got, want) {
+		t.Errorf("Diff = %#v\nwant %#v", got, want)
+	}
+	if got := old.Diff(old); got != nil {
+		t.Errorf("Diff of equal fields = %v, want nil", got)
+	}
+}
+
+func FuzzFlatten(f *testing.F) {
+	f.Add([]byte(`{"containerDefinitions":[{"name":"a","portMappings":[{"hostPort":0}]}]}`))
+	f.Add([]byte(`{"a":[[1,2],{"name":3}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fl, err := Flatten(data)
+		if err != nil {
+			return
+		}
+		if !fl.Equal(fl) || len(fl.Diff(fl)) != 0 {
+			t.Fatal("fields differ from themselves")
+		}
+	})
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add([]byte(`{"formatVersion":1,"file":"pier.yaml","images":[],"services":[{"name":"a"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Read("fuzz.json", data)
+		if err != nil {
+			return
+		}
+		if p.FormatVersion != FormatVersion {
+			t.Fatalf("accepted format version %d", p.FormatVersion)
+		}
+		if len(Stale(p, p)) != 0 {
+			t.Fatal("a plan is stale against itself")
+		}
+	})
+}

@@ -1,0 +1,167 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// preflight runs the checks that need no API call beyond what was observed:
+// capacity for the rollout on EC2, the recreate invariant's precondition, and
+// the iam:PassRole a new revision needs.
+func preflight(s Service, ds DesiredService, os ObservedService, cl Cluster) []Finding {
+	if !s.Changed() {
+		return nil
+	}
+	var out []Finding
+	if ds.Strategy == "recreate" && s.DesiredCount.New > 1 {
+		out = append(out, Finding{Severity: Error, Check: "strategy",
+			Message: fmt.Sprintf("recreate keeps at most one task running, but the desired count is %d", s.DesiredCount.New),
+			Fix:     "use strategy rolling, or desiredCount: 1"})
+	}
+	if s.Action == Register || s.Action == Reuse {
+		var roles []string
+		for _, k := range []string{"taskRoleArn", "executionRoleArn"} {
+			if r := ds.Fields[k]; r != "" && !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+		if len(roles) > 0 {
+			out = append(out, Finding{Severity: Info, Check: "iam",
+				Message: "registering and updating needs iam:PassRole on " + strings.Join(roles, ", ")})
+		}
+	}
+	if f, ok := capacity(s, ds, os, cl); ok {
+		out = append(out, f)
+	}
+	return out
+}
+
+// need is what one task of the desired definition reserves on an instance.
+type need struct {
+	cpu, mem int64
+	ports    []int32 // static host ports
+}
+
+func taskNeed(f Fields) need {
+	n := need{cpu: f.Int("cpu"), mem: f.Int("memory")}
+	var cpuSum, memSum int64
+	for k := range f {
+		if !strings.HasPrefix(k, "containerDefinitions[") {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(k, "].cpu"):
+			cpuSum += f.Int(k)
+		case strings.HasSuffix(k, "].memory"):
+			memSum += f.Int(k)
+		case strings.HasSuffix(k, "].memoryReservation"):
+			// memory, when present, is the hard limit that ECS reserves; the
+			// reservation counts only for containers without one.
+			if f[strings.TrimSuffix(k, "Reservation")] == "" {
+				memSum += f.Int(k)
+			}
+		case strings.HasSuffix(k, ".hostPort"):
+			if p := f.Int(k); p != 0 {
+				n.ports = append(n.ports, int32(p))
+			}
+		case strings.HasSuffix(k, ".containerPort"):
+			// In host and awsvpc modes the host port is the container port.
+			if nm := f["networkMode"]; nm == "host" || nm == "awsvpc" {
+				if p := f.Int(k); p != 0 && !slices.Contains(n.ports, int32(p)) {
+					n.ports = append(n.ports, int32(p))
+				}
+			}
+		}
+	}
+	if n.cpu == 0 {
+		n.cpu = cpuSum
+	}
+	if n.mem == 0 {
+		n.mem = memSum
+	}
+	slices.Sort(n.ports)
+	n.ports = slices.Compact(n.ports)
+	return n
+}
+
+// fits is how many tasks of n one instance can still take.
+func fits(n need, in Instance) int64 {
+	for _, p := range n.ports {
+		if slices.Contains(in.UsedPorts, p) {
+			return 0
+		}
+	}
+	k := int64(1 << 30)
+	if n.cpu > 0 {
+		k = min(k, in.RemainingCPU/n.cpu)
+	}
+	if n.mem > 0 {
+		k = min(k, in.RemainingMemory/n.mem)
+	}
+	if len(n.ports) > 0 {
+		k = min(k, 1) // two tasks cannot share a static host port
+	}
+	return max(k, 0)
+}
+
+// capacity checks that a rolling update on EC2 can make progress: ECS starts
+// new tasks while the running count stays under maximumPercent, and may stop
+// old ones first only down to minimumHealthyPercent. If there is no room for
+// one new task and no old task may be stopped first, the rollout stalls with
+// "unable to place a task" until capacity appears.
+func capacity(s Service, ds DesiredService, os ObservedService, cl Cluster) (Finding, bool) {
+	if os.LaunchType != "EC2" || s.Strategy == "recreate" || s.DesiredCount.New == 0 {
+		return Finding{}, false
+	}
+	n := taskNeed(ds.Fields)
+	if len(cl.Instances) == 0 {
+		return Finding{Severity: Warning, Check: "capacity",
+			Message: fmt.Sprintf("cluster %q has no ACTIVE container instances: no task can be placed", s.Cluster),
+			Fix:     "start container instances (check the auto scaling group) before deploying"}, true
+	}
+	desired := int64(s.DesiredCount.New)
+	running := int64(os.RunningCount)
+	maxTasks := desired * int64(s.Deployment.MaximumPercent) / 100
+	minHealthy := (desired*int64(s.Deployment.MinimumHealthyPercent) + 99) / 100
+	extra := maxTasks - running // new tasks ECS may start before stopping any
+	stoppable := running - minHealthy
+
+	var room int64
+	closest := cl.Instances[0]
+	for _, in := range cl.Instances {
+		room += fits(n, in)
+		if in.RemainingCPU > closest.RemainingCPU || (in.RemainingCPU == closest.RemainingCPU && in.RemainingMemory > closest.RemainingMemory) {
+			closest = in
+		}
+	}
+	switch {
+	case extra >= 1 && room >= 1:
+		if room < extra && extra > 1 {
+			return Finding{Severity: Info, Check: "capacity",
+				Message: fmt.Sprintf("room for %d of the %d extra tasks maximumPercent %d allows; ECS rolls out in smaller batches", room, extra, s.Deployment.MaximumPercent)}, true
+		}
+		return Finding{}, false
+	case stoppable >= 1:
+		return Finding{Severity: Info, Check: "capacity",
+			Message: fmt.Sprintf("no room for an extra task; ECS stops up to %d old task(s) first (minimumHealthyPercent %d), so the service runs below %d tasks during the rollout", stoppable, s.Deployment.MinimumHealthyPercent, desired)}, true
+	}
+	msg := fmt.Sprintf("the rollout cannot place its first new task: the closest matching container instance %s has %d CPU units and %d MiB free, a task needs %d CPU units and %d MiB",
+		closest.ID, closest.RemainingCPU, closest.RemainingMemory, n.cpu, n.mem)
+	if fits(n, closest) > 0 {
+		msg = fmt.Sprintf("the rollout cannot place its first new task: the task's host ports %v are taken on every instance", n.ports)
+	}
+	if extra < 1 {
+		msg = fmt.Sprintf("maximumPercent %d lets ECS start no task beyond the %d running, and minimumHealthyPercent %d lets it stop none", s.Deployment.MaximumPercent, running, s.Deployment.MinimumHealthyPercent)
+	}
+	return Finding{Severity: Warning, Check: "capacity", Message: msg, Fix: capacityFix(desired, n)}, true
+}
+
+func capacityFix(desired int64, n need) string {
+	if desired >= 2 {
+		pct := (desired - 1) * 100 / desired
+		return fmt.Sprintf("set the service's minimumHealthyPercent to %d (ECS then stops 1 of %d tasks first and places the new one in its room), or add an instance with %d CPU units and %d MiB free",
+			pct, desired, n.cpu, n.mem)
+	}
+	return fmt.Sprintf("add an instance with %d CPU units and %d MiB free, or set minimumHealthyPercent to 0 (a short outage while the one task is replaced)", n.cpu, n.mem)
+}
