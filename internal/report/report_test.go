@@ -1,0 +1,163 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/plan"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+const repo = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com"
+
+func samplePlan() *plan.Plan {
+	return &plan.Plan{FormatVersion: plan.FormatVersion, File: "testdata/inforum/pier.yaml",
+		Images: []plan.Image{
+			{Name: "backend-springboot", Repository: repo + "/backend-springboot", Tag: "dev", Digest: "sha256:1111", Present: false},
+			{Name: "nexus", Repository: repo + "/nexus", Tag: "dev", Digest: "sha256:2222", Present: true},
+		},
+		Services: []plan.Service{
+			{Name: "backend", Service: "ecs-backend-service", Cluster: "inforum", Strategy: "rolling", Action: plan.Register,
+				Family:  "ecs-backend-task",
+				Current: plan.Revision{Arn: "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:49", Family: "ecs-backend-task", Revision: 49},
+				Target:  plan.Revision{Family: "ecs-backend-task"},
+				Changes: []plan.Change{{Path: "containerDefinitions[springboot].image", Old: "~~/backend-springboot:latest", New: repo + "/backend-springboot@sha256:1111"}},
+				DesiredCount: plan.Count{Old: 2, New: 2},
+				Deployment:   plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true},
+				LaunchType:   "EC2",
+				Steps:        []string{"register ecs-backend-task:new", "update ecs-backend-service: task definition ecs-backend-task:49 → ecs-backend-task:new, desired count 2"},
+				Findings: []plan.Finding{{Severity: plan.Warning, Check: "capacity",
+					Message: "the rollout cannot place its first new task: the closest matching container instance 0f1e has 0 CPU units and 5488 MiB free, a task needs 1024 CPU units and 2048 MiB",
+					Fix:     "set the service's minimumHealthyPercent to 50"}},
+				Observed: plan.Fingerprint{TaskDefinition: "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:49", DesiredCount: 2, Deployments: []string{"ecs-svc/111"}},
+			},
+			{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate", Action: plan.NoChange, Family: "nexus",
+				Current: plan.Revision{Family: "nexus", Revision: 3}, Target: plan.Revision{Family: "nexus", Revision: 3},
+				DesiredCount: plan.Count{Old: 1, New: 1}, Steps: []string{"nothing to do"}},
+		},
+	}
+}
+
+func sampleRun() *Run {
+	t0 := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	exit := int32(137)
+	return &Run{Command: "deploy", File: "testdata/inforum/pier.yaml", Result: RolledBack,
+		Cause:   "backend: essential container springboot exited with code 137 (out of memory)",
+		Started: t0, Finished: t0.Add(3*time.Minute + 7*time.Second),
+		Images: []Image{{Name: "backend-springboot", Repository: repo + "/backend-springboot", Digest: "sha256:1111", Ref: repo + "/backend-springboot@sha256:1111", Blobs: 3, Bytes: 12345}},
+		Services: []Service{
+			{Name: "backend", Service: "ecs-backend-service", Cluster: "inforum", Strategy: "rolling", Outcome: RolledBack,
+				Cause: "essential container springboot exited with code 137 (out of memory)",
+				Old:   plan.Revision{Family: "ecs-backend-task", Revision: 49}, New: plan.Revision{Family: "ecs-backend-task", Revision: 50},
+				Final: plan.Revision{Family: "ecs-backend-task", Revision: 49}, Registered: true, Updated: true, Deployment: "ecs-svc/222",
+				Started: t0.Add(20 * time.Second), Finished: t0.Add(3 * time.Minute),
+				Phases: []Phase{{Name: "rollout", Started: t0.Add(21 * time.Second), Finished: t0.Add(time.Minute), Result: "failed"}},
+				Events: []Event{{Time: t0.Add(30 * time.Second), Message: "(service ecs-backend-service) has started 1 tasks: (task a1b2)."}},
+				StoppedTasks: []StoppedTask{{ID: "a1b2", Reason: "Essential container in task exited", StopCode: "EssentialContainerExited",
+					Containers: []ContainerExit{{Name: "springboot", ExitCode: &exit, Reason: "OutOfMemoryError: Container killed due to memory usage"}}}},
+			},
+			{Name: "frontend", Service: "ecs-frontend-service", Cluster: "inforum", Strategy: "rolling", Outcome: NoChanges,
+				Old: plan.Revision{Family: "ecs-front-task", Revision: 24}, Final: plan.Revision{Family: "ecs-front-task", Revision: 24},
+				Started: t0.Add(20 * time.Second), Finished: t0.Add(20 * time.Second)},
+		},
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		render func(*bytes.Buffer) error
+	}{
+		{"plan.txt", func(b *bytes.Buffer) error { return PlanText(b, samplePlan()) }},
+		{"plan.md", func(b *bytes.Buffer) error { return PlanMarkdown(b, samplePlan()) }},
+		{"plan.json", func(b *bytes.Buffer) error { return JSON(b, samplePlan()) }},
+		{"run.txt", func(b *bytes.Buffer) error { return RunText(b, sampleRun()) }},
+		{"run.md", func(b *bytes.Buffer) error { return RunMarkdown(b, sampleRun()) }},
+		{"run.json", func(b *bytes.Buffer) error { return JSON(b, sampleRun()) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tt.name, b.Bytes())
+		})
+	}
+}
+
+// The JSON views must round-trip: the action and `deploy --plan` read them back.
+func TestJSONRoundTrip(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, sampleRun()); err != nil {
+		t.Fatal(err)
+	}
+	var r Run
+	if err := json.Unmarshal(b.Bytes(), &r); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&r, sampleRun()) {
+		t.Errorf("run did not round-trip:\n%+v\n%+v", r, *sampleRun())
+	}
+	b.Reset()
+	if err := JSON(&b, samplePlan()); err != nil {
+		t.Fatal(err)
+	}
+	p, err := plan.Read("plan.json", b.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, samplePlan()) {
+		t.Errorf("plan did not round-trip")
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	at := time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
+	tests := []struct {
+		p    Progress
+		want string
+	}{
+		{Progress{Kind: PhaseStart, Message: "push"}, "==> push"},
+		{Progress{Kind: PhaseStart, Message: "rollout", Service: "backend"}, "==> rollout backend"},
+		{Progress{Kind: ECSEvent, Service: "backend", Time: at, Elapsed: 62 * time.Second, Message: "(service x) has reached a steady state."}, "[ 1m02s] backend: 01:02:03 (service x) has reached a steady state."},
+		{Progress{Kind: Warn, Elapsed: 3 * time.Second, Message: "throttled"}, "[    3s] warning: throttled"},
+		{Progress{Kind: Note, Service: "nexus", Elapsed: 3*time.Hour + 4*time.Second, Message: "scaled to 0"}, "[3h00m04s] nexus: scaled to 0"},
+	}
+	for _, tt := range tests {
+		if got := ProgressLine(tt.p); got != tt.want {
+			t.Errorf("ProgressLine(%+v) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestWorse(t *testing.T) {
+	if Worse(Success, NotRestored) != NotRestored || Worse(RolledBack, Success) != RolledBack || Worse(NoChanges, Success) != Success {
+		t.Error("Worse orders outcomes wrongly")
+	}
+}
