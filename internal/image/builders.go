@@ -1,0 +1,196 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/pier-deploy/pier/internal/config"
+)
+
+// Default bases, from the Docker official images mirrored on ECR Public, so
+// a build does not depend on Docker Hub's pull limits.
+const (
+	DefaultNginxBase      = "public.ecr.aws/docker/library/nginx:1.27-alpine"
+	DefaultNodeBase       = "public.ecr.aws/docker/library/node:22-alpine"
+	DefaultSpringBootBase = "public.ecr.aws/docker/library/eclipse-temurin:21-jre"
+)
+
+// NextUser is the user a Next.js image runs as: the node images' "node" user.
+const NextUser = "1000:1000"
+
+func recipeFor(img *config.Image) (*recipe, error) {
+	switch {
+	case img.Nginx != nil:
+		return nginxRecipe(img.Nginx)
+	case img.Next != nil:
+		return nextRecipe(img.Next)
+	case img.SpringBoot != nil:
+		return springBootRecipe(img.SpringBoot)
+	case img.Files != nil:
+		return filesRecipe(img.Files)
+	}
+	return nil, errors.New("no builder is set (one of nginx, next, springboot, files, copy, oci)")
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// nginxRecipe is the base plus one layer with nginx.conf and the extra files;
+// the base's entrypoint and command are kept.
+func nginxRecipe(b *config.NginxBuild) (*recipe, error) {
+	spec := &layerSpec{comment: "nginx: configuration"}
+	if b.Config == "" {
+		return nil, errors.New("nginx: config is required (the path of nginx.conf)")
+	}
+	if err := addSource(spec, "/etc/nginx/nginx.conf", b.Config); err != nil {
+		return nil, err
+	}
+	if err := addFiles(spec, b.Files); err != nil {
+		return nil, err
+	}
+	return &recipe{builder: "nginx", base: orDefault(b.Base, DefaultNginxBase), layers: []*layerSpec{spec}}, nil
+}
+
+// filesRecipe is any base plus one layer of files, with config overrides.
+func filesRecipe(b *config.FilesBuild) (*recipe, error) {
+	if b.Base == "" {
+		return nil, errors.New("files: base is required")
+	}
+	r := &recipe{builder: "files", base: b.Base}
+	spec := &layerSpec{comment: "files"}
+	if err := addFiles(spec, b.Files); err != nil {
+		return nil, err
+	}
+	if !spec.empty() {
+		r.layers = append(r.layers, spec)
+	}
+	r.configure = func(c *v1.Config) {
+		if b.Entrypoint != nil {
+			c.Entrypoint = append([]string(nil), b.Entrypoint...)
+			c.Cmd = nil // a new entrypoint must not run with the base's arguments
+		}
+		if b.Cmd != nil {
+			c.Cmd = append([]string(nil), b.Cmd...)
+		}
+		keys := make([]string, 0, len(b.Env))
+		for k := range b.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			setEnv(c, k, b.Env[k])
+		}
+		if b.User != "" {
+			c.User = b.User
+		}
+		if b.Workdir != "" {
+			c.WorkingDir = b.Workdir
+		}
+	}
+	return r, nil
+}
+
+// nextRecipe lays out a Next.js standalone build under /app in four layers,
+// from least to most volatile.
+func nextRecipe(b *config.NextBuild) (*recipe, error) {
+	standalone := filepath.Join(b.Dir, ".next", "standalone")
+	if fi, err := os.Stat(filepath.Join(standalone, "server.js")); err != nil || !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("next: %s has no server.js; set output: 'standalone' in next.config.js and run `next build` first", standalone)
+	}
+	r := &recipe{builder: "next", base: orDefault(b.Base, DefaultNodeBase)}
+	add := func(comment, dest, src string, filter func(string, bool) bool) error {
+		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		spec := &layerSpec{comment: comment}
+		if err := spec.addPath(dest, src, filter); err != nil {
+			return err
+		}
+		if !spec.empty() {
+			r.layers = append(r.layers, spec)
+		}
+		return nil
+	}
+	rest := func(rel string, _ bool) bool {
+		return rel != "node_modules" && rel != "public" && rel != ".next/static"
+	}
+	for _, l := range []struct {
+		comment, dest, src string
+		filter             func(string, bool) bool
+	}{
+		{"next: node_modules", "app/node_modules", filepath.Join(standalone, "node_modules"), nil},
+		{"next: public", "app/public", filepath.Join(b.Dir, "public"), nil},
+		{"next: .next/static", "app/.next/static", filepath.Join(b.Dir, ".next", "static"), nil},
+		{"next: server", "app", standalone, rest},
+	} {
+		if err := add(l.comment, l.dest, l.src, l.filter); err != nil {
+			return nil, fmt.Errorf("next: %w", err)
+		}
+	}
+	r.configure = func(c *v1.Config) {
+		c.WorkingDir = "/app"
+		c.Entrypoint = nil
+		c.Cmd = []string{"node", "server.js"}
+		setEnv(c, "NODE_ENV", "production")
+		setEnv(c, "PORT", "3000")
+		setEnv(c, "HOSTNAME", "0.0.0.0")
+		c.User = NextUser
+		c.ExposedPorts = map[string]struct{}{"3000/tcp": {}}
+	}
+	return r, nil
+}
+
+// addFiles adds destination → source pairs; a source directory is copied whole.
+func addFiles(spec *layerSpec, files map[string]string) error {
+	dests := make([]string, 0, len(files))
+	for d := range files {
+		dests = append(dests, d)
+	}
+	sort.Strings(dests)
+	for _, d := range dests {
+		if err := addSource(spec, d, files[d]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func addSource(spec *layerSpec, dest, src string) error {
+	if !strings.HasPrefix(dest, "/") {
+		return fmt.Errorf("destination %q must be an absolute path in the image", dest)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("reading %s for %s: %w", src, dest, err)
+	}
+	return spec.addPath(dest, src, nil)
+}
+
+func setEnv(c *v1.Config, key, value string) {
+	kv := key + "=" + value
+	for i, e := range c.Env {
+		if strings.HasPrefix(e, key+"=") {
+			c.Env[i] = kv
+			return
+		}
+	}
+	c.Env = append(c.Env, kv)
+}
+
+// closeAll is used by builders that keep an archive open while layers are written.
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}

@@ -1,0 +1,183 @@
+package image
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The owner of every file in a built layer. Root-owned, world-readable files
+// run under any non-root user the image picks.
+const (
+	layerUID = 0
+	layerGID = 0
+)
+
+// entry is one file, directory or symlink of a layer, independent of where
+// its bytes come from (a file on disk, a zip entry, memory).
+type entry struct {
+	name string // path inside the image, slash-separated, without leading slash
+	kind byte   // tar.TypeReg, tar.TypeDir or tar.TypeSymlink
+	exec bool   // regular file with an execute bit: mode 0755 instead of 0644
+	link string // symlink target
+	size int64
+	open func() (io.ReadCloser, error)
+}
+
+// layerSpec is the complete description of one layer: its entries and the
+// history line that explains it. Two equal specs give byte-identical tars.
+type layerSpec struct {
+	comment string // history CreatedBy
+	entries []entry
+}
+
+func (s *layerSpec) add(e entry) { s.entries = append(s.entries, e) }
+
+func (s *layerSpec) empty() bool { return len(s.entries) == 0 }
+
+// addBytes adds an in-memory file.
+func (s *layerSpec) addBytes(name string, data []byte, exec bool) {
+	s.add(entry{name: cleanName(name), kind: tar.TypeReg, exec: exec, size: int64(len(data)),
+		open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(data))), nil }})
+}
+
+// addPath adds the file or directory tree at src under dest. filter, when
+// non-nil, decides per relative slash path (of a tree) whether to take it.
+func (s *layerSpec) addPath(dest, src string, filter func(rel string, dir bool) bool) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		name := dest
+		if rel != "." {
+			name = path.Join(dest, rel)
+			if filter != nil && !filter(rel, d.IsDir()) {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		name = cleanName(name)
+		info, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return fmt.Errorf("reading symlink %s: %w", p, err)
+			}
+			s.add(entry{name: name, kind: tar.TypeSymlink, link: target})
+		case d.IsDir():
+			if rel != "." || name != "" {
+				s.add(entry{name: name, kind: tar.TypeDir})
+			}
+		case info.Mode().IsRegular():
+			fp := p
+			s.add(entry{name: name, kind: tar.TypeReg, exec: info.Mode()&0o111 != 0, size: info.Size(),
+				open: func() (io.ReadCloser, error) { return os.Open(fp) }})
+		default:
+			return fmt.Errorf("adding %s to the image: only regular files, directories and symlinks are supported", p)
+		}
+		return nil
+	})
+}
+
+func cleanName(name string) string {
+	return strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(name)), "/")
+}
+
+// normalize sorts the entries, adds missing parent directories and rejects
+// two different entries for one path, so the tar depends only on content.
+func (s *layerSpec) normalize() ([]entry, error) {
+	byName := map[string]entry{}
+	for _, e := range s.entries {
+		if e.name == "" {
+			continue
+		}
+		if old, ok := byName[e.name]; ok {
+			if old.kind == tar.TypeDir && e.kind == tar.TypeDir {
+				continue
+			}
+			return nil, fmt.Errorf("two sources for %q in one layer", "/"+e.name)
+		}
+		byName[e.name] = e
+		for dir := path.Dir(e.name); dir != "." && dir != "/"; dir = path.Dir(dir) {
+			if old, ok := byName[dir]; ok {
+				if old.kind != tar.TypeDir {
+					return nil, fmt.Errorf("%q is a file and also the parent directory of %q", "/"+dir, "/"+e.name)
+				}
+				continue
+			}
+			byName[dir] = entry{name: dir, kind: tar.TypeDir}
+		}
+	}
+	out := make([]entry, 0, len(byName))
+	for _, e := range byName {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out, nil
+}
+
+// writeTar writes the deterministic tar of entries: fixed owner, normalized
+// modes and every timestamp set to epoch.
+func writeTar(w io.Writer, entries []entry, epoch time.Time) error {
+	tw := tar.NewWriter(w)
+	for _, e := range entries {
+		h := &tar.Header{
+			Typeflag: e.kind,
+			Name:     e.name,
+			Uid:      layerUID,
+			Gid:      layerGID,
+			ModTime:  epoch,
+		}
+		switch e.kind {
+		case tar.TypeDir:
+			h.Name += "/"
+			h.Mode = 0o755
+		case tar.TypeSymlink:
+			h.Mode = 0o777
+			h.Linkname = e.link
+		default:
+			h.Mode = 0o644
+			if e.exec {
+				h.Mode = 0o755
+			}
+			h.Size = e.size
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("writing tar header for %s: %w", e.name, err)
+		}
+		if e.kind != tar.TypeReg {
+			continue
+		}
+		rc, err := e.open()
+		if err != nil {
+			return fmt.Errorf("opening %s: %w", e.name, err)
+		}
+		n, err := io.CopyN(tw, rc, e.size)
+		rc.Close()
+		if err == io.EOF {
+			return fmt.Errorf("copying %s into the layer: it shrank while pier was reading it (%d → %d bytes); build again", e.name, e.size, n)
+		}
+		if err != nil {
+			return fmt.Errorf("copying %s into the layer: %w", e.name, err)
+		}
+	}
+	return tw.Close()
+}
