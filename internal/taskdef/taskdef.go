@@ -177,7 +177,16 @@ func inputFrom(def *types.TaskDefinition) ecs.RegisterTaskDefinitionInput {
 // clone deep-copies td by a round trip through the SDK serializer and
 // deserializer, so no field can be forgotten.
 func (td *TaskDef) clone() *TaskDef {
-	tree := toTree(&td.Input)
+	out := &TaskDef{File: td.File, Input: fromTree(toTree(&td.Input)), pos: td.pos}
+	// Keep nil and empty tags distinct, as in the original.
+	if td.Input.Tags != nil && out.Input.Tags == nil {
+		out.Input.Tags = []types.Tag{}
+	}
+	return out
+}
+
+// fromTree decodes a tree made by toTree from a RegisterTaskDefinitionInput.
+func fromTree(tree *node) ecs.RegisterTaskDefinitionInput {
 	var def types.TaskDefinition
 	var tags []types.Tag
 	body := &node{kind: kObject}
@@ -200,13 +209,9 @@ func (td *TaskDef) clone() *TaskDef {
 		// back is a bug in pier, not in the input.
 		panic(fmt.Sprintf("taskdef: copying a task definition: %v", d.errs))
 	}
-	out := &TaskDef{File: td.File, Input: inputFrom(&def), pos: td.pos}
-	out.Input.Tags = tags
-	// Keep nil and empty distinct, as in the original.
-	if td.Input.Tags != nil && tags == nil {
-		out.Input.Tags = []types.Tag{}
-	}
-	return out
+	in := inputFrom(&def)
+	in.Tags = tags
+	return in
 }
 
 // Family is the task definition's family name.
