@@ -1,0 +1,117 @@
+package ghaction
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+var t0 = time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+func exit(c int32) *int32 { return &c }
+
+func TestSummaryMarkdown(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Summary
+	}{
+		{"summary-success.md", Summary{
+			Command: "deploy", Result: Success, Sandbox: true,
+			Images: []ImageRow{
+				{Name: "backend-springboot", Reference: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/backend-springboot@sha256:" + strings.Repeat("ab", 32), Blobs: 1, Bytes: 24_117_248},
+				{Name: "nexus", Reference: "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/nexus@sha256:" + strings.Repeat("cd", 32), Present: true},
+			},
+			Services: []ServiceRow{
+				{Name: "backend", From: "ecs-backend-task:49", To: "ecs-backend-task:50", Strategy: "rolling", Outcome: "success", Duration: 95 * time.Second},
+				{Name: "nexus", From: "nexus:7", To: "nexus:7", Strategy: "recreate", Outcome: "no-changes"},
+			},
+			Timeline: []Span{
+				{Section: "images", Name: "build", Start: at(0), End: at(1.25)},
+				{Section: "images", Name: "push", Start: at(1.25), End: at(4)},
+				{Section: "services", Name: "backend: rollout", Start: at(4), End: at(99)},
+				{Section: "services", Name: "nexus", Start: at(4), End: at(4)},
+			},
+		}},
+		{"summary-rolled-back.md", Summary{
+			Command: "deploy", Result: RolledBack,
+			Services: []ServiceRow{{Name: "backend", From: "ecs-backend-task:49", To: "ecs-backend-task:50", Strategy: "rolling", Outcome: "rolled-back", Duration: 3 * time.Minute}},
+			Timeline: []Span{{Section: "services", Name: "backend", Start: at(0), End: at(180), Failed: true}},
+			Failures: []Failure{{
+				Service: "backend", Outcome: "rolled-back",
+				Cause: "essential container nginx exited with code 137 | out of memory",
+				Events: []Event{
+					{At: at(30), Message: "(service backend) has started 1 tasks: (task 1f2e)."},
+					{At: at(90), Message: "(service backend) deployment ecs-svc/123 deployment failed: tasks failed to start."},
+				},
+				StoppedTasks: []StoppedTask{
+					{ID: "1f2e", Reason: "Essential container in task exited", ExitCode: exit(137)},
+					{ID: "3a4b", Reason: "CannotPullContainerError: pull image manifest has been retried"},
+				},
+			}},
+		}},
+		{"summary-plan.md", Summary{
+			Command: "plan", Result: Success,
+			Plan:    "```diff\n  backend: register ecs-backend-task (1 change)\n-   nginx.image: x:latest\n+   nginx.image: x@sha256:00\n```\n",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { golden(t, tt.name, tt.s.Markdown()) })
+	}
+}
+
+func TestGantt(t *testing.T) {
+	if g := Gantt("x", nil); g != "" {
+		t.Errorf("Gantt of nothing = %q, want empty", g)
+	}
+	if g := Gantt("x", []Span{{Name: "never started"}}); g != "" {
+		t.Errorf("Gantt of unstarted spans = %q, want empty", g)
+	}
+	g := Gantt("pier: deploy; #1", []Span{
+		{Section: "a:b", Name: "x: y # z ; w", Start: at(0), End: at(2)},
+		{Section: "a:b", Name: "", Start: at(1), End: at(0.5), Failed: true},
+	})
+	want := "```mermaid\ngantt\n    title pier deploy 1\n    dateFormat x\n    axisFormat %H:%M:%S\n" +
+		"    section a b\n" +
+		"    x y z w :done, t1, 1795309323000, 1795309325000\n" +
+		"    step :crit, t2, 1795309324000, 1795309324001\n```\n"
+	if g != want {
+		t.Errorf("Gantt =\n%s\nwant\n%s", g, want)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 24_117_248: "23.0 MiB", 5 << 30: "5.0 GiB"} {
+		if got := humanBytes(n); got != want {
+			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
