@@ -142,13 +142,13 @@ func TestActionYMLOutputsAreWritten(t *testing.T) {
 // major versions they pin (from each action's action.yml). A workflow using an action
 // not listed here fails the test until its inputs are added.
 var knownInputs = map[string][]string{
-	"actions/checkout@v4":                     {"repository", "ref", "token", "fetch-depth", "fetch-tags", "path", "persist-credentials"},
-	"actions/setup-go@v5":                     {"go-version", "go-version-file", "check-latest", "cache", "cache-dependency-path", "architecture"},
+	"actions/checkout@v4":                      {"repository", "ref", "token", "fetch-depth", "fetch-tags", "path", "persist-credentials"},
+	"actions/setup-go@v5":                      {"go-version", "go-version-file", "check-latest", "cache", "cache-dependency-path", "architecture"},
 	"aws-actions/configure-aws-credentials@v4": {"audience", "aws-access-key-id", "aws-secret-access-key", "aws-session-token", "aws-region", "mask-aws-account-id", "role-to-assume", "web-identity-token-file", "role-duration-seconds", "role-session-name", "role-external-id", "role-skip-session-tagging", "http-proxy"},
-	"docker/setup-qemu-action@v3":             {"image", "platforms", "cache-image"},
-	"docker/setup-buildx-action@v3":           {"version", "driver", "driver-opts", "buildkitd-flags", "install", "use", "name", "platforms", "config", "config-inline"},
-	"docker/login-action@v3":                  {"registry", "username", "password", "ecr", "logout"},
-	"docker/build-push-action@v6":             {"context", "file", "build-args", "labels", "tags", "platforms", "push", "load", "target", "cache-from", "cache-to", "provenance", "sbom"},
+	"docker/setup-qemu-action@v3":              {"image", "platforms", "cache-image"},
+	"docker/setup-buildx-action@v3":            {"version", "driver", "driver-opts", "buildkitd-flags", "install", "use", "name", "platforms", "config", "config-inline"},
+	"docker/login-action@v3":                   {"registry", "username", "password", "ecr", "logout"},
+	"docker/build-push-action@v6":              {"context", "file", "build-args", "labels", "tags", "platforms", "push", "load", "target", "cache-from", "cache-to", "provenance", "sbom"},
 }
 
 type workflow struct {

@@ -80,7 +80,7 @@ func TestSummaryMarkdown(t *testing.T) {
 		}},
 		{"summary-plan.md", Summary{
 			Command: "plan", Result: Success,
-			Plan:    "```diff\n  backend: register ecs-backend-task (1 change)\n-   nginx.image: x:latest\n+   nginx.image: x@sha256:00\n```\n",
+			Plan: "```diff\n  backend: register ecs-backend-task (1 change)\n-   nginx.image: x:latest\n+   nginx.image: x@sha256:00\n```\n",
 		}},
 	}
 	for _, tt := range tests {
