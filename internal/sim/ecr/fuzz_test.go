@@ -1,0 +1,70 @@
+package ecr
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseRoute checks that any request path either is refused or names a
+// repository and a kind that rebuild to the same route.
+func FuzzParseRoute(f *testing.F) {
+	for _, p := range []string{
+		"/v2/", "/v2", "/v2/_catalog", "/v2/a/b/manifests/latest", "/v2/app/blobs/uploads/",
+		"/v2/app/blobs/uploads/123", "/v2/app/blobs/sha256:00", "/v2/x/tags/list", "/v2/blobs/blobs/uploads/",
+	} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		rt, ok := parseRoute(path)
+		if !ok {
+			return
+		}
+		var again string
+		switch rt.kind {
+		case "ping", "catalog":
+			return
+		case "manifest":
+			again = "/v2/" + rt.name + "/manifests/" + rt.ref
+		case "blob":
+			again = "/v2/" + rt.name + "/blobs/" + rt.ref
+		case "upload-start":
+			again = "/v2/" + rt.name + "/blobs/uploads/"
+		case "upload":
+			again = "/v2/" + rt.name + "/blobs/uploads/" + rt.ref
+		case "tags":
+			again = "/v2/" + rt.name + "/tags/list"
+		default:
+			t.Fatalf("unknown kind %q", rt.kind)
+		}
+		rt2, ok := parseRoute(again)
+		if !ok || rt2 != rt {
+			t.Fatalf("%q → %+v → %q → %+v", path, rt, again, rt2)
+		}
+	})
+}
+
+// FuzzStoreManifest feeds arbitrary manifests to the store: it must refuse or store
+// them without panicking, and a stored manifest must be found by its digest.
+func FuzzStoreManifest(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`), "v1")
+	f.Add([]byte(`{"schemaVersion":2,"config":{"digest":"sha256:00"},"layers":[]}`), "")
+	f.Add([]byte(`{}`), "bad tag!")
+	f.Fuzz(func(t *testing.T, raw []byte, tag string) {
+		s := New(testAccount, "eu-west-1", func() time.Time { return time.Unix(0, 0) })
+		rep := newRepository("app", time.Unix(0, 0))
+		img, p := s.storeManifest(rep, raw, "", tag, "")
+		if p != nil {
+			if img != nil || len(rep.images) != 0 {
+				t.Fatal("a refused manifest was stored")
+			}
+			return
+		}
+		if rep.resolve(img.digest) != img || !strings.HasPrefix(img.digest, "sha256:") {
+			t.Fatalf("stored manifest not found by digest %s", img.digest)
+		}
+		if tag != "" && rep.resolve(tag) != img {
+			t.Fatalf("stored manifest not found by tag %q", tag)
+		}
+	})
+}
