@@ -289,7 +289,7 @@ type batchDeleteImageIn struct {
 }
 
 type batchDeleteImageOut struct {
-	ImageIDs []imageID     `json:"imageIds"`
+	ImageIDs []imageID      `json:"imageIds"`
 	Failures []imageFailure `json:"failures"`
 }
 
