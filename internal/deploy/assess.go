@@ -1,0 +1,194 @@
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// rollout is what pier knows of one deployment it waits for. assess turns
+// each DescribeServices snapshot into a verdict; it is pure, so the state
+// machine is tested over recorded snapshots without any simulator.
+type rollout struct {
+	deployment string // the id our UpdateService created
+	taskDef    string // our task definition ARN
+	previous   string // the ARN a rollback returns to
+	want       int32  // the desired count we set
+	since      time.Time
+	// circuitBreaker: the service has the circuit breaker with rollback on,
+	// so a FAILED deployment of ours is followed by ECS's own rollback.
+	circuitBreaker bool
+
+	seenEvents  map[string]bool
+	failedTasks int32 // our deployment's failedTasks at the last snapshot
+}
+
+type state int
+
+const (
+	waiting state = iota
+	completed
+	failed
+)
+
+// verdict is the reading of one snapshot.
+type verdict struct {
+	state state
+	cause Cause
+	// events are the service events new since the last snapshot, oldest first.
+	events []types.ServiceEvent
+	// checkStopped: tasks of our deployment failed since the last snapshot;
+	// their stopped reasons hold the cause.
+	checkStopped bool
+	// rollback is the deployment ECS's circuit breaker started to restore
+	// the previous revision; pier waits for it instead of rolling back itself.
+	rollback string
+	// note says how success was decided when ECS gave no rolloutState.
+	note string
+}
+
+func newRollout(deployment, taskDef, previous string, want int32, since time.Time, cb bool) *rollout {
+	return &rollout{deployment: deployment, taskDef: taskDef, previous: previous, want: want, since: since,
+		circuitBreaker: cb, seenEvents: map[string]bool{}}
+}
+
+// assess reads one snapshot of the service.
+func (r *rollout) assess(svc *types.Service) verdict {
+	var v verdict
+	v.events = r.newEvents(svc.Events)
+	for _, e := range v.events {
+		if c := ClassifyEvent(str(e.Message)); c.Kind != NotFatal && v.cause.Kind == NotFatal {
+			v.cause = c
+		}
+	}
+	var ours, primary *types.Deployment
+	for i := range svc.Deployments {
+		d := &svc.Deployments[i]
+		if str(d.Id) == r.deployment {
+			ours = d
+		}
+		if str(d.Status) == "PRIMARY" {
+			primary = d
+		}
+	}
+	if ours != nil && ours.FailedTasks > r.failedTasks {
+		v.checkStopped = true
+		r.failedTasks = ours.FailedTasks
+	}
+	fail := func(c Cause) verdict {
+		// The deployment's state decides the verdict; an event read in the
+		// same snapshot is the better explanation of it.
+		if v.cause.Kind != NotFatal {
+			c.Message += "; " + v.cause.Message
+		}
+		v.state, v.cause = failed, c
+		return v
+	}
+
+	switch {
+	case str(svc.Status) != "" && str(svc.Status) != "ACTIVE":
+		return fail(Cause{ServiceGone, fmt.Sprintf("the service is %s (being deleted)", str(svc.Status))})
+	case r.want > 0 && svc.DesiredCount == 0:
+		return fail(Cause{ScaledToZero, "the service's desired count was set to 0 outside this run (auto scaling or another deploy?)"})
+	}
+
+	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
+		reason := str(ours.RolloutStateReason)
+		if primary != nil && str(primary.Id) != r.deployment && str(primary.TaskDefinition) == r.previous {
+			v.rollback = str(primary.Id)
+			return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker failed deployment %s and is rolling back to %s: %s", r.deployment, shortTD(r.previous), reason)})
+		}
+		return fail(Cause{DeploymentFailed, fmt.Sprintf("deployment %s failed: %s", r.deployment, reason)})
+	}
+	if primary != nil && str(primary.Id) != r.deployment {
+		if r.circuitBreaker && str(primary.TaskDefinition) == r.previous && (ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed) {
+			v.rollback = str(primary.Id)
+			return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker rolled deployment %s back to %s", r.deployment, shortTD(r.previous))})
+		}
+		return fail(Cause{Superseded, fmt.Sprintf("deployment %s (task definition %s) replaced ours (%s) outside this run; pier leaves it alone",
+			str(primary.Id), shortTD(str(primary.TaskDefinition)), r.deployment)})
+	}
+	if ours == nil {
+		return fail(Cause{Superseded, fmt.Sprintf("deployment %s is gone from the service and no deployment is PRIMARY", r.deployment)})
+	}
+	if v.cause.Kind != NotFatal {
+		v.state = failed
+		return v
+	}
+	switch {
+	case ours.RolloutState == types.DeploymentRolloutStateCompleted:
+		if ours.RunningCount >= r.want {
+			v.state = completed
+		}
+	case ours.RolloutState == "" && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && ours.DesiredCount == r.want:
+		// Services without a rolloutState (external deployment controller,
+		// old API versions): one deployment with every task running.
+		v.state = completed
+		v.note = "ECS reports no rolloutState; decided by a single deployment with running == desired"
+	}
+	return v
+}
+
+// newEvents returns the events not seen before and not older than the
+// rollout, oldest first. ECS lists the newest first and suppresses repeats
+// for hours, so pier reads state and treats each event as news once.
+func (r *rollout) newEvents(events []types.ServiceEvent) []types.ServiceEvent {
+	var out []types.ServiceEvent
+	for _, e := range events {
+		id := str(e.Id)
+		if r.seenEvents[id] || (e.CreatedAt != nil && e.CreatedAt.Before(r.since)) {
+			continue
+		}
+		r.seenEvents[id] = true
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].CreatedAt, out[j].CreatedAt
+		return a != nil && b != nil && a.Before(*b)
+	})
+	return out
+}
+
+// drained reports whether a scaled-to-zero service shows no task in any
+// deployment; recreate then confirms task by task that all are STOPPED.
+func drained(svc *types.Service) bool {
+	if svc.RunningCount != 0 || svc.PendingCount != 0 {
+		return false
+	}
+	for _, d := range svc.Deployments {
+		if d.RunningCount != 0 || d.PendingCount != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// restoredOn reports whether every running task of the service runs
+// taskDef and their number is the desired count: the state a rollback
+// must reach. It accepts a rollback deployment that is still IN_PROGRESS
+// when the tasks of an earlier deployment of the same revision already run
+// (ECS cannot place replacement tasks on a full cluster, but the service
+// is whole on the previous revision).
+func restoredOn(svc *types.Service, taskDef string, want int32) bool {
+	var on, off int32
+	for _, d := range svc.Deployments {
+		if str(d.TaskDefinition) == taskDef {
+			on += d.RunningCount
+		} else {
+			off += d.RunningCount + d.PendingCount
+		}
+	}
+	return on == want && off == 0 && svc.DesiredCount == want
+}
+
+// shortTD is family:revision of a task-definition ARN.
+func shortTD(arn string) string {
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' {
+			return arn[i+1:]
+		}
+	}
+	return arn
+}

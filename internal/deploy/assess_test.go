@@ -1,0 +1,131 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+const (
+	tdOld = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:49"
+	tdNew = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:50"
+	tdX   = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:51"
+)
+
+var t0 = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+func dep(id, status, td string, rollout types.DeploymentRolloutState, desired, running int32) types.Deployment {
+	return types.Deployment{Id: aws.String(id), Status: aws.String(status), TaskDefinition: aws.String(td),
+		RolloutState: rollout, DesiredCount: desired, RunningCount: running}
+}
+
+func svc(desired int32, deps ...types.Deployment) *types.Service {
+	return &types.Service{Status: aws.String("ACTIVE"), DesiredCount: desired, Deployments: deps}
+}
+
+func event(id string, at time.Duration, msg string) types.ServiceEvent {
+	return types.ServiceEvent{Id: aws.String(id), CreatedAt: aws.Time(t0.Add(at)), Message: aws.String(msg)}
+}
+
+func TestAssess(t *testing.T) {
+	inProgress := types.DeploymentRolloutStateInProgress
+	done := types.DeploymentRolloutStateCompleted
+	failedState := types.DeploymentRolloutStateFailed
+	tests := []struct {
+		name     string
+		cb       bool
+		snap     *types.Service
+		state    state
+		kind     Kind
+		has      string
+		rollback string
+	}{
+		{name: "in progress", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 1), dep("ecs-svc/old", "ACTIVE", tdOld, done, 2, 2)), state: waiting},
+		{name: "completed", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, done, 2, 2)), state: completed},
+		{name: "completed but old still draining counts", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, done, 2, 2), dep("ecs-svc/old", "ACTIVE", tdOld, done, 0, 1)), state: completed},
+		{name: "no rolloutState, single deployment all running", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2)), state: completed},
+		{name: "no rolloutState, old still there", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2), dep("ecs-svc/old", "ACTIVE", tdOld, "", 0, 1)), state: waiting},
+		{name: "circuit breaker rolled back", cb: true,
+			snap:  svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, inProgress, 2, 0), func() types.Deployment { d := dep("ecs-svc/new", "ACTIVE", tdNew, failedState, 2, 0); d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start."); return d }()),
+			state: failed, kind: CircuitBreaker, has: "tasks failed to start", rollback: "ecs-svc/rb"},
+		{name: "rolled back to completed is still a failure", cb: true,
+			snap:  svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, done, 2, 2)),
+			state: failed, kind: CircuitBreaker, rollback: "ecs-svc/rb"},
+		{name: "failed without rollback", snap: svc(2, func() types.Deployment { d := dep("ecs-svc/new", "PRIMARY", tdNew, failedState, 2, 0); d.RolloutStateReason = aws.String("tasks failed to start"); return d }()),
+			state: failed, kind: DeploymentFailed, has: "tasks failed to start"},
+		{name: "superseded", snap: svc(2, dep("ecs-svc/other", "PRIMARY", tdX, inProgress, 2, 0), dep("ecs-svc/new", "ACTIVE", tdNew, inProgress, 2, 1)),
+			state: failed, kind: Superseded, has: "ecs-backend-task:51"},
+		{name: "superseded by the old revision without circuit breaker", snap: svc(2, dep("ecs-svc/other", "PRIMARY", tdOld, inProgress, 2, 0), dep("ecs-svc/new", "ACTIVE", tdNew, inProgress, 2, 1)),
+			state: failed, kind: Superseded},
+		{name: "desired count zero", snap: svc(0, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 0, 0)), state: failed, kind: ScaledToZero},
+		{name: "draining service", snap: func() *types.Service { s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0)); s.Status = aws.String("DRAINING"); return s }(), state: failed, kind: ServiceGone},
+		{name: "placement event is fatal", snap: func() *types.Service {
+			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, done, 2, 2))
+			s.Events = []types.ServiceEvent{event("e2", 20*time.Second, "(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 0f1e) has insufficient CPU units available. For more information, see the Troubleshooting section."),
+				event("e1", -time.Hour, "(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. Reason: old news.")}
+			return s
+		}(), state: failed, kind: CannotPlace, has: "container-instance 0f1e"},
+		{name: "events older than the rollout are history", snap: func() *types.Service {
+			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0))
+			s.Events = []types.ServiceEvent{event("e1", -time.Minute, "(service ecs-backend-service) is unable to consistently start tasks successfully.")}
+			return s
+		}(), state: waiting},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, tt.cb)
+			v := r.assess(tt.snap)
+			if v.state != tt.state || v.cause.Kind != tt.kind {
+				t.Fatalf("assess = state %d cause %+v, want state %d kind %q", v.state, v.cause, tt.state, tt.kind)
+			}
+			if !strings.Contains(v.cause.Message, tt.has) {
+				t.Errorf("cause %q does not mention %q", v.cause.Message, tt.has)
+			}
+			if v.rollback != tt.rollback {
+				t.Errorf("rollback = %q, want %q", v.rollback, tt.rollback)
+			}
+		})
+	}
+}
+
+func TestAssessEventsOnceAndInOrder(t *testing.T) {
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 1, t0, false)
+	s := svc(1, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 1, 0))
+	s.Events = []types.ServiceEvent{event("b", 2*time.Second, "(service s) has started 1 tasks: (task t)."), event("a", time.Second, "(service s) registered 1 targets")}
+	v := r.assess(s)
+	if len(v.events) != 2 || str(v.events[0].Id) != "a" {
+		t.Fatalf("first snapshot events = %v, want a then b", v.events)
+	}
+	if v = r.assess(s); len(v.events) != 0 {
+		t.Fatalf("second snapshot repeats %d events", len(v.events))
+	}
+	s.Deployments[0].FailedTasks = 1
+	if v = r.assess(s); !v.checkStopped {
+		t.Fatal("a new failed task should ask for stopped reasons")
+	}
+	if v = r.assess(s); v.checkStopped {
+		t.Fatal("the same failed task asked twice")
+	}
+}
+
+func TestRestoredOn(t *testing.T) {
+	done := types.DeploymentRolloutStateCompleted
+	tests := []struct {
+		name string
+		snap *types.Service
+		want bool
+	}{
+		{"rollback completed", svc(2, dep("rb", "PRIMARY", tdOld, done, 2, 2)), true},
+		{"old tasks still serve while the rollback cannot place", svc(2, dep("rb", "PRIMARY", tdOld, types.DeploymentRolloutStateInProgress, 2, 0), dep("old", "ACTIVE", tdOld, done, 2, 2), dep("new", "ACTIVE", tdNew, types.DeploymentRolloutStateFailed, 0, 0)), true},
+		{"a new task still runs", svc(2, dep("rb", "PRIMARY", tdOld, types.DeploymentRolloutStateInProgress, 2, 1), dep("new", "ACTIVE", tdNew, "", 0, 1)), false},
+		{"short of tasks", svc(2, dep("rb", "PRIMARY", tdOld, types.DeploymentRolloutStateInProgress, 2, 1)), false},
+	}
+	for _, tt := range tests {
+		if got := restoredOn(tt.snap, tdOld, 2); got != tt.want {
+			t.Errorf("%s: restoredOn = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
