@@ -49,19 +49,31 @@ func TestAssess(t *testing.T) {
 		{name: "no rolloutState, single deployment all running", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2)), state: completed},
 		{name: "no rolloutState, old still there", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2), dep("ecs-svc/old", "ACTIVE", tdOld, "", 0, 1)), state: waiting},
 		{name: "circuit breaker rolled back", cb: true,
-			snap:  svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, inProgress, 2, 0), func() types.Deployment { d := dep("ecs-svc/new", "ACTIVE", tdNew, failedState, 2, 0); d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start."); return d }()),
+			snap: svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, inProgress, 2, 0), func() types.Deployment {
+				d := dep("ecs-svc/new", "ACTIVE", tdNew, failedState, 2, 0)
+				d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
+				return d
+			}()),
 			state: failed, kind: CircuitBreaker, has: "tasks failed to start", rollback: "ecs-svc/rb"},
 		{name: "rolled back to completed is still a failure", cb: true,
 			snap:  svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, done, 2, 2)),
 			state: failed, kind: CircuitBreaker, rollback: "ecs-svc/rb"},
-		{name: "failed without rollback", snap: svc(2, func() types.Deployment { d := dep("ecs-svc/new", "PRIMARY", tdNew, failedState, 2, 0); d.RolloutStateReason = aws.String("tasks failed to start"); return d }()),
+		{name: "failed without rollback", snap: svc(2, func() types.Deployment {
+			d := dep("ecs-svc/new", "PRIMARY", tdNew, failedState, 2, 0)
+			d.RolloutStateReason = aws.String("tasks failed to start")
+			return d
+		}()),
 			state: failed, kind: DeploymentFailed, has: "tasks failed to start"},
 		{name: "superseded", snap: svc(2, dep("ecs-svc/other", "PRIMARY", tdX, inProgress, 2, 0), dep("ecs-svc/new", "ACTIVE", tdNew, inProgress, 2, 1)),
 			state: failed, kind: Superseded, has: "ecs-backend-task:51"},
 		{name: "superseded by the old revision without circuit breaker", snap: svc(2, dep("ecs-svc/other", "PRIMARY", tdOld, inProgress, 2, 0), dep("ecs-svc/new", "ACTIVE", tdNew, inProgress, 2, 1)),
 			state: failed, kind: Superseded},
 		{name: "desired count zero", snap: svc(0, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 0, 0)), state: failed, kind: ScaledToZero},
-		{name: "draining service", snap: func() *types.Service { s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0)); s.Status = aws.String("DRAINING"); return s }(), state: failed, kind: ServiceGone},
+		{name: "draining service", snap: func() *types.Service {
+			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0))
+			s.Status = aws.String("DRAINING")
+			return s
+		}(), state: failed, kind: ServiceGone},
 		{name: "placement event is fatal", snap: func() *types.Service {
 			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, done, 2, 2))
 			s.Events = []types.ServiceEvent{event("e2", 20*time.Second, "(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 0f1e) has insufficient CPU units available. For more information, see the Troubleshooting section."),
