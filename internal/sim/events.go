@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// maxEvents is how many events DescribeServices returns, like ECS.
+const maxEvents = 100
+
+// dedupWindow is how long ECS suppresses an event identical to the newest one.
+const dedupWindow = 6 * time.Hour
+
+// event records a service event, newest first. Like ECS, a message equal to
+// the newest event is not repeated within six hours (a hung placement
+// prints its reason once, not every scheduler pass).
+func (w *World) event(s *service, now time.Time, msg string) {
+	if len(s.events) > 0 && aws.ToString(s.events[0].Message) == msg && now.Sub(aws.ToTime(s.events[0].CreatedAt)) < dedupWindow {
+		return
+	}
+	e := ecstypes.ServiceEvent{
+		Id:        aws.String(w.nextID(8) + "-" + w.nextID(4) + "-" + w.nextID(4) + "-" + w.nextID(4) + "-" + w.nextID(12)),
+		CreatedAt: aws.Time(now),
+		Message:   aws.String(msg),
+	}
+	s.events = append([]ecstypes.ServiceEvent{e}, s.events...)
+	if len(s.events) > maxEvents {
+		s.events = s.events[:maxEvents]
+	}
+}
+
+// Events returns a service's event messages, newest first. It is a test
+// helper; clients read the same through DescribeServices.
+func (w *World) Events(clusterName, serviceName string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.clusters[clusterName]
+	if c == nil {
+		return nil
+	}
+	s := c.services[serviceName]
+	if s == nil {
+		return nil
+	}
+	out := make([]string, len(s.events))
+	for i, e := range s.events {
+		out[i] = aws.ToString(e.Message)
+	}
+	return out
+}
+
+func (w *World) deploymentWire(s *service, d *deployment) ecstypes.Deployment {
+	desired := d.desired
+	if d != s.primary() {
+		desired = countTasks(d, (*task).active)
+	}
+	out := ecstypes.Deployment{
+		Id:                   aws.String(d.id),
+		Status:               aws.String(d.status),
+		TaskDefinition:       aws.String(d.taskDef),
+		DesiredCount:         desired,
+		PendingCount:         countTasks(d, func(t *task) bool { return t.active() && t.lastStatus != statusRunning }),
+		RunningCount:         countTasks(d, func(t *task) bool { return t.lastStatus == statusRunning }),
+		FailedTasks:          d.failedTasks,
+		CreatedAt:            aws.Time(d.createdAt),
+		UpdatedAt:            aws.Time(d.updatedAt),
+		LaunchType:           d.launchType,
+		RolloutState:         d.rollout,
+		RolloutStateReason:   aws.String(d.rolloutReason),
+		NetworkConfiguration: d.network,
+	}
+	if d.launchType == ecstypes.LaunchTypeFargate {
+		out.PlatformVersion = aws.String("1.4.0")
+		out.PlatformFamily = aws.String("Linux")
+	}
+	return out
+}
+
+func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
+	var running, pending int32
+	deps := make([]ecstypes.Deployment, 0, len(s.deployments))
+	for _, d := range s.deployments {
+		running += countTasks(d, func(t *task) bool { return t.lastStatus == statusRunning })
+		pending += countTasks(d, func(t *task) bool { return t.active() && t.lastStatus != statusRunning })
+		deps = append(deps, w.deploymentWire(s, d))
+	}
+	dc := s.config
+	out := ecstypes.Service{
+		ServiceArn:                    aws.String(s.arn),
+		ServiceName:                   aws.String(s.name),
+		ClusterArn:                    aws.String(s.cluster.arn),
+		Status:                        aws.String(s.status),
+		DesiredCount:                  s.desired,
+		RunningCount:                  running,
+		PendingCount:                  pending,
+		LaunchType:                    s.launchType,
+		TaskDefinition:                aws.String(s.taskDef),
+		DeploymentConfiguration:       &dc,
+		DeploymentController:          &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeEcs},
+		Deployments:                   deps,
+		Events:                        append([]ecstypes.ServiceEvent{}, s.events...),
+		LoadBalancers:                 s.loadBalancers,
+		NetworkConfiguration:          s.network,
+		HealthCheckGracePeriodSeconds: s.gracePeriod,
+		CreatedAt:                     aws.Time(s.createdAt),
+		CreatedBy:                     aws.String("arn:aws:iam::" + w.account + ":user/pier-sim"),
+		SchedulingStrategy:            ecstypes.SchedulingStrategyReplica,
+		EnableExecuteCommand:          s.enableExec,
+		PropagateTags:                 s.propagateTags,
+		PlacementConstraints:          []ecstypes.PlacementConstraint{},
+		PlacementStrategy:             []ecstypes.PlacementStrategy{},
+		ServiceRegistries:             []ecstypes.ServiceRegistry{},
+	}
+	if p := s.primary(); p != nil {
+		out.CurrentServiceDeployment = aws.String(p.arn)
+	}
+	if out.LoadBalancers == nil {
+		out.LoadBalancers = []ecstypes.LoadBalancer{}
+	}
+	if s.launchType == ecstypes.LaunchTypeFargate {
+		out.PlatformVersion = aws.String("LATEST")
+		out.PlatformFamily = aws.String("Linux")
+	}
+	if tags {
+		out.Tags = s.tags
+		if out.Tags == nil {
+			out.Tags = []ecstypes.Tag{}
+		}
+	}
+	return out
+}

@@ -1,0 +1,266 @@
+package sim
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+func countTasks(d *deployment, f func(*task) bool) int32 {
+	var n int32
+	for _, t := range d.tasks {
+		if f(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// healthy reports whether the scheduler may count t as a healthy running
+// task: RUNNING, its essential containers' health checks not failing (and
+// passed where defined), and every load-balancer target healthy.
+func (t *task) healthy() bool {
+	if !t.active() || t.lastStatus != statusRunning {
+		return false
+	}
+	if t.health == ecstypes.HealthStatusUnhealthy {
+		return false
+	}
+	for _, c := range t.containers {
+		if c.essential && c.hasHealthCheck && c.health != ecstypes.HealthStatusHealthy {
+			return false
+		}
+	}
+	for _, tg := range t.targets {
+		if tg.state != "healthy" {
+			return false
+		}
+	}
+	return true
+}
+
+// tasksOf returns d's tasks in launch order (maps are unordered; the
+// scheduler must be deterministic).
+func tasksOf(d *deployment) []*task {
+	ts := make([]*task, 0, len(d.tasks))
+	for _, t := range d.tasks {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].createdAt.Equal(ts[j].createdAt) {
+			return ts[i].createdAt.Before(ts[j].createdAt)
+		}
+		return ts[i].id < ts[j].id
+	})
+	return ts
+}
+
+// failureThreshold is ECS's circuit-breaker threshold: half the desired
+// count, rounded up, at least 3 and at most 200.
+func failureThreshold(desired int32) int32 {
+	return min(max((desired+1)/2, 3), 200)
+}
+
+// schedule runs ECS's rolling-update scheduler for one service: scale in old
+// deployments as far as minimumHealthyPercent allows, launch new tasks up to
+// maximumPercent, and settle deployments that are done.
+func (w *World) schedule(c *cluster, s *service, now time.Time) {
+	p := s.primary()
+	if p == nil {
+		return
+	}
+	n := s.desired
+	maxTotal := n * aws.ToInt32(s.config.MaximumPercent) / 100
+	minHealthy := (n*aws.ToInt32(s.config.MinimumHealthyPercent) + 99) / 100
+	if s.status == "DRAINING" {
+		minHealthy = 0
+	}
+
+	var live, healthy int32
+	for _, d := range s.deployments {
+		live += countTasks(d, (*task).active)
+		healthy += countTasks(d, (*task).healthy)
+	}
+
+	var stopped []*task
+	// Old deployments: tasks that are not healthy go first and freely; healthy
+	// ones only while the service keeps minimumHealthyPercent.
+	for _, d := range s.deployments[1:] {
+		ts := tasksOf(d)
+		sort.SliceStable(ts, func(i, j int) bool { return !ts[i].healthy() && ts[j].healthy() })
+		for _, t := range ts {
+			if !t.active() {
+				continue
+			}
+			if t.healthy() {
+				if healthy-1 < minHealthy {
+					continue
+				}
+				healthy--
+			}
+			live--
+			w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id), now)
+			stopped = append(stopped, t)
+		}
+	}
+	// Scale in the primary when it has more than desired (desired count lowered).
+	if extra := countTasks(p, (*task).active) - n; extra > 0 {
+		ts := tasksOf(p)
+		sort.SliceStable(ts, func(i, j int) bool { return !ts[i].healthy() && ts[j].healthy() })
+		for i := len(ts) - 1; i >= 0 && extra > 0; i-- {
+			t := ts[i]
+			if !t.active() {
+				continue
+			}
+			live--
+			extra--
+			w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id), now)
+			stopped = append(stopped, t)
+		}
+	}
+	if len(stopped) > 0 {
+		w.event(s, now, fmt.Sprintf("(service %s) has stopped %d running tasks: %s.", s.name, len(stopped), taskList(stopped)))
+	}
+
+	// Launch.
+	launching := p.rollout != ecstypes.DeploymentRolloutStateFailed && s.status == "ACTIVE" && !now.Before(s.nextLaunch)
+	if want := min(maxTotal-live, n-countTasks(p, (*task).active)); launching && want > 0 {
+		td, err := w.findTaskDef(p.taskDef)
+		if err == nil {
+			var started []*task
+			for range want {
+				t, why := w.placeTask(c, td, placementRequest{service: s, deployment: p, launchType: p.launchType, network: p.network}, now)
+				if t == nil {
+					w.event(s, now, fmt.Sprintf("(service %s) was unable to place a task%s For more information, see the Troubleshooting section.", s.name, why))
+					break
+				}
+				started = append(started, t)
+			}
+			if len(started) > 0 {
+				w.event(s, now, fmt.Sprintf("(service %s) has started %d tasks: %s.", s.name, len(started), taskList(started)))
+			}
+		}
+	}
+
+	w.settle(s, now)
+}
+
+// settle retires drained deployments and completes the primary when it runs
+// its desired count of healthy tasks and nothing else is left.
+func (w *World) settle(s *service, now time.Time) {
+	p := s.primary()
+	kept := s.deployments[:1]
+	for _, d := range s.deployments[1:] {
+		if countTasks(d, func(t *task) bool { return t.lastStatus != statusStopped }) == 0 {
+			d.status = "INACTIVE"
+			d.updatedAt = now
+			continue
+		}
+		kept = append(kept, d)
+	}
+	s.deployments = kept
+
+	steady := len(s.deployments) == 1 &&
+		countTasks(p, (*task).healthy) == s.desired &&
+		countTasks(p, (*task).active) == s.desired &&
+		countTasks(p, func(t *task) bool { return !t.active() && t.lastStatus != statusStopped }) == 0
+	if !steady {
+		return
+	}
+	if p.rollout == ecstypes.DeploymentRolloutStateInProgress {
+		p.rollout = ecstypes.DeploymentRolloutStateCompleted
+		p.rolloutReason = fmt.Sprintf("ECS deployment %s completed.", p.id)
+		p.updatedAt = now
+		p.finishedAt = now
+		if p.rolledBack {
+			for _, d := range s.history {
+				if d.rollbackTo == p {
+					d.sdStatus = ecstypes.ServiceDeploymentStatusRollbackSuccessful
+					d.finishedAt = now
+				}
+			}
+		} else {
+			p.sdStatus = ecstypes.ServiceDeploymentStatusSuccessful
+		}
+		w.event(s, now, fmt.Sprintf("(service %s) (deployment %s) deployment completed.", s.name, p.id))
+	}
+	if p.rollout == ecstypes.DeploymentRolloutStateCompleted {
+		w.event(s, now, fmt.Sprintf("(service %s) has reached a steady state.", s.name))
+	}
+}
+
+// taskFailed counts a failed task of a service: the launch throttle and the
+// deployment circuit breaker both feed on it.
+func (w *World) taskFailed(t *task, now time.Time) {
+	s, d := t.service, t.deployment
+	if s == nil || d == nil || t.failed {
+		return
+	}
+	t.failed = true
+	d.failedTasks++
+	d.updatedAt = now
+	s.consecutiveFailures++
+	if k := s.consecutiveFailures; k >= 3 {
+		backoff := min(15*time.Second<<(k-3), 15*time.Minute)
+		s.nextLaunch = now.Add(backoff)
+		if k == 3 || k%5 == 0 {
+			w.event(s, now, fmt.Sprintf("(service %s) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section.", s.name))
+		}
+	}
+	cb := d.config.DeploymentCircuitBreaker
+	if cb == nil || !cb.Enable || d != s.primary() || d.rollout != ecstypes.DeploymentRolloutStateInProgress {
+		return
+	}
+	if d.failedTasks < failureThreshold(d.desired) {
+		return
+	}
+	d.rollout = ecstypes.DeploymentRolloutStateFailed
+	d.rolloutReason = "ECS deployment circuit breaker: tasks failed to start."
+	d.updatedAt = now
+	d.finishedAt = now
+	w.event(s, now, fmt.Sprintf("(service %s) (deployment %s) deployment failed: tasks failed to start.", s.name, d.id))
+	var target *deployment
+	for i := len(s.history) - 1; i >= 0; i-- {
+		if h := s.history[i]; h != d && h.rollout == ecstypes.DeploymentRolloutStateCompleted {
+			target = h
+			break
+		}
+	}
+	if !cb.Rollback || target == nil {
+		d.sdStatus = ecstypes.ServiceDeploymentStatusStopped
+		d.sdReason = d.rolloutReason
+		return
+	}
+	s.taskDef = target.taskDef
+	nd := w.newDeployment(s, target.taskDef, true)
+	nd.rolloutReason = fmt.Sprintf("ECS deployment circuit breaker: rolling back to deploymentId %s.", target.id)
+	d.rollbackTo = nd
+	d.sdStatus = ecstypes.ServiceDeploymentStatusRollbackInProgress
+	d.sdReason = "Service deployment rolled back because the circuit breaker threshold was exceeded."
+	d.finishedAt = time.Time{}
+	w.event(s, now, fmt.Sprintf("(service %s) rolling back to deployment %s.", s.name, target.id))
+}
+
+// taskSucceeded resets the failure counters once a task has proven itself.
+func (w *World) taskSucceeded(t *task, now time.Time) {
+	if t.service == nil {
+		return
+	}
+	t.service.consecutiveFailures = 0
+	t.service.nextLaunch = time.Time{}
+	if now.Sub(t.startedAt) >= w.timing.StableAfter && t.deployment != nil {
+		t.deployment.failedTasks = 0
+	}
+}
+
+func taskList(ts []*task) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = "(task " + t.id + ")"
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,148 @@
+package sim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// containerHC is a container health check with Docker's defaults filled in.
+type containerHC struct {
+	interval, startPeriod time.Duration
+	retries               int
+}
+
+func (t *task) healthCheckOf(name string) containerHC {
+	hc := containerHC{interval: 30 * time.Second, retries: 3}
+	for _, cd := range t.def.def.ContainerDefinitions {
+		if aws.ToString(cd.Name) != name || cd.HealthCheck == nil {
+			continue
+		}
+		if v := aws.ToInt32(cd.HealthCheck.Interval); v > 0 {
+			hc.interval = time.Duration(v) * time.Second
+		}
+		if v := aws.ToInt32(cd.HealthCheck.Retries); v > 0 {
+			hc.retries = int(v)
+		}
+		if v := aws.ToInt32(cd.HealthCheck.StartPeriod); v > 0 {
+			hc.startPeriod = time.Duration(v) * time.Second
+		}
+	}
+	return hc
+}
+
+// failsChecks reports whether the service behind container name would fail
+// an HTTP health check: its image is unhealthy, or a container it reaches
+// through links (nginx → springboot) has stopped or is unhealthy itself.
+func (t *task) failsChecks(name string, seen map[string]bool) bool {
+	if seen[name] {
+		return false
+	}
+	seen[name] = true
+	c := linkedTo(t, name)
+	if c == nil {
+		return false
+	}
+	if c.behavior.Unhealthy || c.lastStatus == statusStopped {
+		return true
+	}
+	for _, cd := range t.def.def.ContainerDefinitions {
+		if aws.ToString(cd.Name) != name {
+			continue
+		}
+		for _, l := range cd.Links {
+			if t.failsChecks(l, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// registerTargets registers a service task that just started in each of the
+// service's target groups: the instance and host port in bridge mode, the
+// task's address and container port in awsvpc mode.
+func (w *World) registerTargets(t *task, now time.Time) {
+	if t.deployment == nil {
+		return
+	}
+	for _, lb := range t.deployment.loadBalancers {
+		tgArn := aws.ToString(lb.TargetGroupArn)
+		cname, cport := aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort)
+		tg := &target{tgArn: tgArn, container: cname, cport: cport, state: "initial"}
+		switch {
+		case t.eniIP != "":
+			tg.id, tg.port = t.eniIP, cport
+		case t.instance != nil:
+			tg.id = t.instance.ec2ID
+			for _, c := range t.containers {
+				if c.name != cname {
+					continue
+				}
+				for _, b := range c.bindings {
+					if aws.ToInt32(b.ContainerPort) == cport {
+						tg.port = aws.ToInt32(b.HostPort)
+					}
+				}
+			}
+		}
+		st := w.targets.settings(tgArn)
+		if t.failsChecks(cname, map[string]bool{}) {
+			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
+		} else {
+			tg.healthyAt = now.Add(st.interval * time.Duration(st.healthyThreshold))
+		}
+		t.targets = append(t.targets, tg)
+		w.targets.register(tgArn, tg.id, tg.port)
+		w.event(t.service, now, fmt.Sprintf("(service %s) registered 1 targets in (target-group %s)", t.service.name, tgArn))
+	}
+}
+
+// checkTargets moves target health along and stops a task whose target
+// turned unhealthy once the service's grace period is over. It reports
+// whether the task was stopped.
+func (w *World) checkTargets(t *task, now time.Time) bool {
+	for _, tg := range t.targets {
+		if tg.state != "initial" && tg.state != "healthy" && tg.state != "unhealthy" {
+			continue
+		}
+		st := w.targets.settings(tg.tgArn)
+		// A link target that died after registration fails the next checks.
+		if tg.state != "unhealthy" && tg.failAt.IsZero() && t.failsChecks(tg.container, map[string]bool{}) {
+			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
+			tg.healthyAt = time.Time{}
+		}
+		switch {
+		case !tg.healthyAt.IsZero() && !now.Before(tg.healthyAt) && tg.state == "initial":
+			tg.state = "healthy"
+			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "healthy", "", "")
+		case !tg.failAt.IsZero() && !now.Before(tg.failAt) && tg.state != "unhealthy":
+			tg.state = "unhealthy"
+			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [502]")
+		}
+	}
+	s := t.service
+	if s == nil || !t.active() {
+		return false
+	}
+	grace := time.Duration(aws.ToInt32(s.gracePeriod)) * time.Second
+	if now.Sub(t.startedAt) < grace {
+		return false
+	}
+	for _, tg := range t.targets {
+		if tg.state != "unhealthy" {
+			continue
+		}
+		where := fmt.Sprintf("(port %d)", tg.port)
+		if t.instance != nil && t.eniIP == "" {
+			where = fmt.Sprintf("(instance %s) (port %d)", tg.id, tg.port)
+		}
+		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason Health checks failed).", s.name, where, tg.tgArn))
+		w.taskFailed(t, now)
+		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Task failed ELB health checks in (target-group %s)", tg.tgArn), now)
+		return true
+	}
+	return false
+}

@@ -1,0 +1,322 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// beginPull moves a task into its image pull.
+func (w *World) beginPull(t *task, now time.Time) {
+	t.lastStatus = statusPending
+	t.pullStartedAt = now
+	slow := time.Duration(0)
+	for _, c := range t.containers {
+		slow = max(slow, c.behavior.SlowStart)
+	}
+	t.next = now.Add(w.timing.Pull + slow)
+}
+
+// advanceTask moves one task along PROVISIONING → PENDING → RUNNING →
+// (DEACTIVATING) → STOPPING → (DEPROVISIONING) → STOPPED.
+func (w *World) advanceTask(c *cluster, t *task, now time.Time) {
+	switch t.lastStatus {
+	case statusProvisioning:
+		if !now.Before(t.next) {
+			t.connectivityAt = now
+			w.beginPull(t, now)
+			t.version++
+		}
+	case statusPending:
+		if !now.Before(t.next) {
+			w.startContainers(t, now)
+		}
+	case statusRunning:
+		w.runTask(t, now)
+	case statusDeactivating:
+		if !now.Before(t.next) {
+			t.lastStatus = statusStopping
+			t.next = now.Add(w.timing.Stop)
+			t.version++
+		}
+	case statusStopping:
+		if !now.Before(t.next) {
+			if t.instance == nil && t.eniIP != "" && t.lastStatus != statusDeprovisioning {
+				t.lastStatus = statusDeprovisioning
+				t.execStoppedAt = now
+				t.next = now.Add(w.timing.Deprovision)
+				w.release(t, now)
+				return
+			}
+			w.finish(t, now)
+		}
+	case statusDeprovisioning:
+		if !now.Before(t.next) {
+			w.finish(t, now)
+		}
+	}
+	for _, tg := range t.targets {
+		if tg.state == "draining" && !now.Before(tg.drainUntil) {
+			w.targets.remove(tg.tgArn, tg.id, tg.port)
+			tg.state = "unused"
+		}
+	}
+}
+
+// startContainers ends the pull: either a container's image cannot be
+// pulled (the task stops with TaskFailedToStart) or every container starts.
+func (w *World) startContainers(t *task, now time.Time) {
+	t.pullStoppedAt = now
+	for _, c := range t.containers {
+		digest, ours, ok := w.registry.lookup(c.image)
+		switch {
+		case c.behavior.PullFailure:
+			w.pullFailed(t, c, fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref %s: unexpected status from HEAD request: 403 Forbidden", c.image), now)
+			return
+		case ours && !ok:
+			w.pullFailed(t, c, fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref %s: %s: not found", c.image, c.image), now)
+			return
+		case ok:
+			c.digest = digest
+		default:
+			c.digest = syntheticDigest(c.image)
+		}
+	}
+	t.lastStatus = statusRunning
+	t.startedAt = now
+	t.version++
+	for _, c := range t.containers {
+		c.lastStatus = statusRunning
+		c.runtimeID = w.nextID(32) + "-" + w.nextID(10)
+		b := c.behavior
+		if b.Crash && c.essential {
+			after := b.CrashAfter
+			if after <= 0 {
+				after = 10 * time.Second
+			}
+			code := b.ExitCode
+			if code == 0 {
+				code = 1
+			}
+			w.scheduleCrash(t, c.name, code, "", now.Add(after))
+		}
+		if c.hasHealthCheck {
+			hc := t.healthCheckOf(c.name)
+			if b.Unhealthy {
+				t.unhealthyAt = now.Add(hc.startPeriod + hc.interval*time.Duration(hc.retries))
+			} else {
+				t.healthyAt = now.Add(max(hc.interval, 5*time.Second))
+			}
+		}
+	}
+	w.acquireMounts(t, now)
+	w.registerTargets(t, now)
+}
+
+// scheduleCrash makes an essential container exit with code at instant at
+// (keeping the earliest of several reasons).
+func (w *World) scheduleCrash(t *task, name string, code int32, reason string, at time.Time) {
+	if !t.crashAt.IsZero() && !at.Before(t.crashAt) {
+		return
+	}
+	t.crashAt, t.crashCode, t.crashContainer, t.crashReason = at, code, name, reason
+}
+
+func syntheticDigest(image string) string {
+	if _, d, ok := strings.Cut(image, "@"); ok {
+		return d
+	}
+	var h uint64 = 1469598103934665603
+	for i := 0; i < len(image); i++ {
+		h = (h ^ uint64(image[i])) * 1099511628211
+	}
+	return fmt.Sprintf("sha256:%016x%016x%016x%016x", h, h*31, h*37, h*41)
+}
+
+func (w *World) pullFailed(t *task, c *container, reason string, now time.Time) {
+	c.reason = reason
+	for _, o := range t.containers {
+		o.lastStatus = statusStopped
+	}
+	t.desiredStatus = statusStopped
+	t.stopCode = ecstypes.TaskStopCodeTaskFailedToStart
+	t.stoppedReason = reason
+	t.stoppingAt = now
+	w.finish(t, now)
+	w.taskFailed(t, now)
+}
+
+// runTask checks a RUNNING task: crashes, container health checks, target
+// health, and reports success to the scheduler.
+func (w *World) runTask(t *task, now time.Time) {
+	if !t.crashAt.IsZero() && !now.Before(t.crashAt) {
+		w.containerExited(t, now)
+		return
+	}
+	if !t.healthyAt.IsZero() && !now.Before(t.healthyAt) {
+		for _, c := range t.containers {
+			if c.hasHealthCheck && !c.behavior.Unhealthy {
+				c.health = ecstypes.HealthStatusHealthy
+			}
+		}
+		t.healthyAt = time.Time{}
+		t.health = aggregateHealth(t)
+	}
+	if !t.unhealthyAt.IsZero() && !now.Before(t.unhealthyAt) {
+		for _, c := range t.containers {
+			if c.hasHealthCheck && c.behavior.Unhealthy {
+				c.health = ecstypes.HealthStatusUnhealthy
+			}
+		}
+		t.unhealthyAt = time.Time{}
+		t.health = aggregateHealth(t)
+		if t.health == ecstypes.HealthStatusUnhealthy && t.active() {
+			if s := t.service; s != nil {
+				w.event(s, now, fmt.Sprintf("(service %s) (task %s) failed container health checks.", s.name, t.id))
+				w.taskFailed(t, now)
+			}
+			w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", now)
+			return
+		}
+	}
+	if w.checkTargets(t, now) {
+		return
+	}
+	if t.healthy() && t.deployment != nil && t.service != nil && t.deployment == t.service.primary() {
+		w.taskSucceeded(t, now)
+	}
+}
+
+func aggregateHealth(t *task) ecstypes.HealthStatus {
+	h := ecstypes.HealthStatusUnknown
+	for _, c := range t.containers {
+		if !c.essential || !c.hasHealthCheck {
+			continue
+		}
+		switch c.health {
+		case ecstypes.HealthStatusUnhealthy:
+			return ecstypes.HealthStatusUnhealthy
+		case ecstypes.HealthStatusHealthy:
+			h = ecstypes.HealthStatusHealthy
+		default:
+			return ecstypes.HealthStatusUnknown
+		}
+	}
+	return h
+}
+
+// containerExited handles the scheduled exit of a container: an essential
+// one takes the task down (EssentialContainerExited), a non-essential one
+// just stops.
+func (w *World) containerExited(t *task, now time.Time) {
+	var ct *container
+	for _, c := range t.containers {
+		if c.name == t.crashContainer {
+			ct = c
+		}
+	}
+	t.crashAt = time.Time{}
+	if ct == nil {
+		return
+	}
+	ct.lastStatus = statusStopped
+	ct.exitCode = aws.Int32(t.crashCode)
+	ct.reason = t.crashReason
+	if !ct.essential {
+		return
+	}
+	if t.service != nil {
+		w.taskFailed(t, now)
+	}
+	w.stopTask(t, ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", now)
+}
+
+// stopTask starts stopping a task. Load-balanced RUNNING tasks deregister
+// first and wait out the target group's deregistration delay (DEACTIVATING).
+func (w *World) stopTask(t *task, code ecstypes.TaskStopCode, reason string, now time.Time) {
+	if t.desiredStatus == statusStopped && t.lastStatus != statusRunning {
+		return
+	}
+	first := t.desiredStatus != statusStopped
+	t.desiredStatus = statusStopped
+	if first {
+		t.stopCode = code
+		t.stoppedReason = reason
+		t.stoppingAt = now
+	}
+	t.version++
+	switch t.lastStatus {
+	case statusProvisioning, statusPending:
+		for _, c := range t.containers {
+			c.lastStatus = statusStopped
+		}
+		w.finish(t, now)
+	case statusRunning:
+		exited := code == ecstypes.TaskStopCodeEssentialContainerExited
+		var draining []*target
+		for _, tg := range t.targets {
+			if tg.state != "draining" && tg.state != "unused" {
+				delay := w.targets.settings(tg.tgArn).deregistration
+				tg.state = "draining"
+				tg.drainUntil = now.Add(delay)
+				w.targets.deregister(tg.tgArn, tg.id, tg.port)
+				draining = append(draining, tg)
+			}
+		}
+		if len(draining) > 0 && t.service != nil {
+			w.event(t.service, now, fmt.Sprintf("(service %s) has begun draining connections on 1 tasks.", t.service.name))
+			for _, tg := range draining {
+				w.event(t.service, now, fmt.Sprintf("(service %s) deregistered 1 targets in (target-group %s)", t.service.name, tg.tgArn))
+			}
+		}
+		if len(draining) > 0 && !exited {
+			t.lastStatus = statusDeactivating
+			t.next = draining[0].drainUntil
+			return
+		}
+		t.lastStatus = statusStopping
+		t.next = now.Add(w.timing.Stop)
+	}
+}
+
+// release frees what a task holds on its instance and its exclusive mounts.
+func (w *World) release(t *task, now time.Time) {
+	if t.instance != nil {
+		delete(t.instance.tasks, t.id)
+	}
+	w.releaseMounts(t, now)
+}
+
+// finish marks a task STOPPED.
+func (w *World) finish(t *task, now time.Time) {
+	w.release(t, now)
+	t.lastStatus = statusStopped
+	t.desiredStatus = statusStopped
+	t.stoppedAt = now
+	if t.execStoppedAt.IsZero() {
+		t.execStoppedAt = now
+	}
+	if t.stoppingAt.IsZero() {
+		t.stoppingAt = now
+	}
+	t.version++
+	for _, c := range t.containers {
+		if c.lastStatus == statusRunning {
+			c.exitCode = aws.Int32(0)
+			if t.stopCode == ecstypes.TaskStopCodeEssentialContainerExited {
+				// Docker stops the remaining containers with SIGTERM.
+				c.exitCode = aws.Int32(143)
+			}
+		}
+		c.lastStatus = statusStopped
+	}
+	for _, tg := range t.targets {
+		if tg.state != "draining" && tg.state != "unused" {
+			w.targets.remove(tg.tgArn, tg.id, tg.port)
+			tg.state = "unused"
+		}
+	}
+}

@@ -1,0 +1,228 @@
+// Package sim is an in-process simulator of the AWS services pier talks to:
+// ECS (this package), ECR with its OCI registry (package sim/ecr) and ELBv2
+// (package sim/elbv2), served over their real wire protocols on one loopback
+// port, so the ordinary aws-sdk-go-v2 clients (or Debian's aws CLI) run
+// against it with only the endpoint changed.
+//
+// A World holds the state and a virtual clock. Tests create one, start its
+// server, drive it through the SDK and move time with w.Clock().Advance:
+//
+//	w := sim.New(sim.WithSeed(1))
+//	srv, err := w.Start(ctx)
+//	ecsClient := ecs.NewFromConfig(srv.AWSConfig())
+//	... CreateCluster, RegisterContainerInstance, RegisterTaskDefinition, CreateService ...
+//	w.Clock().Advance(5 * time.Minute) // tasks start, targets turn healthy, deployments complete
+//
+// Faults (throttling, 5xx, pull failures, crashing images, unhealthy targets,
+// no capacity) come from options, from a world file (LoadWorldFile) or from
+// setters at any time (SetFaults, SetImageBehavior). Counters (Calls) and the
+// exclusive-mount recorder (MountHolders, MaxLiveTasks) let tests check what
+// a client did and what the simulated cluster went through.
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/sim/clock"
+	"github.com/pier-deploy/pier/internal/sim/ecr"
+)
+
+// World is the simulated AWS account: ECS clusters, services and tasks, plus
+// the ECR and ELBv2 services mounted beside them. Its methods are safe for
+// concurrent use.
+type World struct {
+	mu    sync.Mutex
+	clock *clock.Clock
+	rng   *rand.Rand
+
+	account, region string
+	tick            time.Duration
+
+	clusters     map[string]*cluster
+	clusterOrder []string
+	families     map[string]*family
+	familyOrder  []string
+
+	calls      map[string]int
+	faults     Faults
+	faultRNG   *rand.Rand
+	images     []imageRule
+	exclusive  bool
+	mounts     map[string]*mountState
+	seq        int64
+	timing     Timing
+	targets    targetModel
+	registry   imageStore
+	ecr        *ecr.Service
+	ticker     *clock.Timer
+	serviceNum int
+}
+
+// New returns an empty world (no clusters) with a virtual clock at clock.Epoch.
+func New(opts ...Option) *World {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	w := &World{
+		clock:     clock.New(o.start),
+		rng:       rand.New(rand.NewPCG(o.seed, 0x5eed)),
+		faultRNG:  rand.New(rand.NewPCG(o.seed, 0xfa17)),
+		account:   o.account,
+		region:    o.region,
+		tick:      o.tick,
+		clusters:  map[string]*cluster{},
+		families:  map[string]*family{},
+		calls:     map[string]int{},
+		faults:    o.faults,
+		images:    o.images,
+		exclusive: o.exclusive,
+		mounts:    map[string]*mountState{},
+		timing:    o.timing,
+		seq:       3_141_592_653_589_793_238 + int64(o.seed%1000)*1_000_000_007,
+	}
+	w.targets = noTargets{}
+	w.ecr = ecr.New(w.account, w.region, w.clock.Now)
+	w.registry = ecrStore{w.ecr}
+	w.ticker = w.clock.Every(w.tick, w.step)
+	return w
+}
+
+// Clock returns the world's virtual clock.
+func (w *World) Clock() *clock.Clock { return w.clock }
+
+// Account returns the simulated AWS account id.
+func (w *World) Account() string { return w.account }
+
+// Region returns the simulated region.
+func (w *World) Region() string { return w.region }
+
+// Calls returns how often each API operation was called, keyed by
+// "Service.Operation" (e.g. "ecs.DescribeServices", "elbv2.DescribeTargetHealth").
+func (w *World) Calls() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]int, len(w.calls))
+	for k, v := range w.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls sets every counter back to zero.
+func (w *World) ResetCalls() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	clear(w.calls)
+}
+
+// SetFaults replaces the world's API faults.
+func (w *World) SetFaults(f Faults) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.faults = f
+}
+
+// SetImageBehavior makes every task container whose image matches pattern
+// behave as b (see ImageBehavior). Later rules win over earlier ones.
+func (w *World) SetImageBehavior(pattern string, b ImageBehavior) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.images = append(w.images, imageRule{pattern: pattern, b: b})
+}
+
+// SetExclusiveMounts switches the Nexus-like exclusive EFS mounts on or off.
+func (w *World) SetExclusiveMounts(on bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.exclusive = on
+}
+
+func (w *World) now() time.Time { return w.clock.Now() }
+
+// step runs the ECS control loop once: task state machines first, then each
+// service's scheduler. It runs on the clock's goroutine every tick.
+func (w *World) step(now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, cn := range w.clusterOrder {
+		c := w.clusters[cn]
+		for _, t := range c.taskList {
+			w.advanceTask(c, t, now)
+		}
+		for _, sn := range c.serviceOrder {
+			s := c.services[sn]
+			if s.status == "ACTIVE" || s.status == "DRAINING" {
+				w.schedule(c, s, now)
+			}
+			s.maxLive = max(s.maxLive, liveTasks(s))
+		}
+		c.pruneStopped(now, w.timing.StoppedRetention)
+	}
+	w.pruneInactiveServices(now)
+}
+
+// nextID returns n random lowercase hex digits from the seeded generator.
+func (w *World) nextID(n int) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = hex[w.rng.IntN(16)]
+	}
+	return string(b)
+}
+
+func (w *World) nextDeploymentID() string {
+	w.seq += 1 + int64(w.rng.IntN(997))
+	return fmt.Sprintf("ecs-svc/%019d", w.seq)
+}
+
+func (w *World) arn(resource string) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:%s", w.region, w.account, resource)
+}
+
+func (w *World) count(op string) {
+	w.calls[op]++
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// liveTasks counts a service's tasks that are starting or running, whatever
+// their desired status: two of them at once breaks the recreate invariant.
+func liveTasks(s *service) int {
+	n := 0
+	for _, t := range s.cluster.taskList {
+		if t.service != s {
+			continue
+		}
+		switch t.lastStatus {
+		case statusProvisioning, statusPending, statusActivating, statusRunning:
+			n++
+		}
+	}
+	return n
+}
+
+// MaxLiveTasks returns the most tasks of a service that were provisioning,
+// pending or running at the same moment since the world started.
+func (w *World) MaxLiveTasks(clusterName, serviceName string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.clusters[clusterName]; c != nil {
+		if s := c.services[serviceName]; s != nil {
+			return s.maxLive
+		}
+	}
+	return 0
+}
