@@ -15,7 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-deploy/pier/internal/config"
-	"github.com/pier-deploy/pier/internal/image/internal/bootjar"
+	"github.com/pier-deploy/pier/internal/image/bootjar"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
 )
 

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/pier-deploy/pier/internal/image/internal/bootjar"
+	"github.com/pier-deploy/pier/internal/image/bootjar"
 )
 
 func main() {
