@@ -180,9 +180,9 @@ type fileLayer struct {
 	mt             types.MediaType
 }
 
-func (l *fileLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
-func (l *fileLayer) DiffID() (v1.Hash, error)           { return l.diffID, nil }
-func (l *fileLayer) Size() (int64, error)               { return l.size, nil }
+func (l *fileLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *fileLayer) DiffID() (v1.Hash, error)            { return l.diffID, nil }
+func (l *fileLayer) Size() (int64, error)                { return l.size, nil }
 func (l *fileLayer) MediaType() (types.MediaType, error) { return l.mt, nil }
 
 func (l *fileLayer) Compressed() (io.ReadCloser, error) {

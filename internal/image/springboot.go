@@ -23,10 +23,10 @@ type BootLayer struct {
 
 // ParseLayersIndex parses Spring Boot's BOOT-INF/layers.idx:
 //
-//	- "dependencies":
-//	  - "BOOT-INF/lib/"
-//	- "application":
-//	  - "BOOT-INF/classes/"
+//   - "dependencies":
+//   - "BOOT-INF/lib/"
+//   - "application":
+//   - "BOOT-INF/classes/"
 func ParseLayersIndex(data []byte) ([]BootLayer, error) {
 	var out []BootLayer
 	sc := bufio.NewScanner(bytes.NewReader(data))

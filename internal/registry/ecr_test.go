@@ -201,9 +201,9 @@ func TestIsECRHost(t *testing.T) {
 		"123456789012.dkr.ecr.eu-west-1.amazonaws.com":      true,
 		"123456789012.dkr.ecr-fips.us-east-1.amazonaws.com": true,
 		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn":  true,
-		"public.ecr.aws":                                    false,
-		"12345.dkr.ecr.eu-west-1.amazonaws.com":             false,
-		"ghcr.io":                                           false,
+		"public.ecr.aws":                        false,
+		"12345.dkr.ecr.eu-west-1.amazonaws.com": false,
+		"ghcr.io":                               false,
 	} {
 		if got := IsECRHost(host); got != want {
 			t.Errorf("IsECRHost(%q) = %v, want %v", host, got, want)

@@ -173,4 +173,3 @@ func TestPushTwoPlatformIndex(t *testing.T) {
 		}
 	}
 }
-
