@@ -83,6 +83,9 @@ var resultBadge = map[Result]string{
 func (s *Summary) Markdown() string {
 	var b strings.Builder
 	badge := resultBadge[s.Result]
+	if s.Command == "plan" && s.Result == Success {
+		badge = "📝 changes to apply"
+	}
 	if badge == "" {
 		badge = string(s.Result)
 	}
@@ -120,7 +123,6 @@ func (s *Summary) Markdown() string {
 		writeFailure(&b, f)
 	}
 	if s.Plan != "" {
-		b.WriteString("### Plan\n\n")
 		b.WriteString(strings.TrimRight(s.Plan, "\n"))
 		b.WriteString("\n\n")
 	}

@@ -1,0 +1,149 @@
+package ghaction
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+const acct = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/"
+
+func rev(family string, n int32) plan.Revision {
+	return plan.Revision{Arn: acct + family + ":" + itoa(n), Family: family, Revision: n}
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func rolledBackRun() *report.Run {
+	code := int32(137)
+	return &report.Run{
+		Command: "deploy", File: "pier.yaml", Result: report.RolledBack,
+		Cause:   "backend: essential container springboot exited with code 137 (out of memory)",
+		Started: at(0), Finished: at(187),
+		Images: []report.Image{
+			{Name: "backend-springboot", Repository: "r/backend-springboot", Digest: "sha256:11", Ref: "r/backend-springboot@sha256:11", Blobs: 1, Bytes: 4096},
+			{Name: "front-next", Repository: "r/front-next", Digest: "sha256:22", Ref: "r/front-next@sha256:22"},
+		},
+		Services: []report.Service{
+			{
+				Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling", Outcome: report.RolledBack,
+				Cause: "essential container springboot exited with code 137 (out of memory)",
+				Old:   rev("ecs-backend-task", 49), New: rev("ecs-backend-task", 50), Final: rev("ecs-backend-task", 49),
+				Registered: true, Updated: true, Started: at(20), Finished: at(180),
+				Phases: []report.Phase{
+					{Name: "register", Started: at(20), Finished: at(21), Result: "ok"},
+					{Name: "rollout", Started: at(21), Finished: at(60), Result: "failed"},
+					{Name: "rollback", Started: at(60), Finished: at(180), Result: "ok"},
+				},
+				Events: []report.Event{
+					{Time: at(30), Message: "(service backend) has started 1 tasks: (task a1b2)."},
+					{Time: at(55), Message: "(service backend) (deployment ecs-svc/222) deployment failed: tasks failed to start."},
+				},
+				StoppedTasks: []report.StoppedTask{{
+					ID: "a1b2", Reason: "Essential container in task exited", StopCode: "EssentialContainerExited",
+					Containers: []report.ContainerExit{{Name: "springboot", ExitCode: &code, Reason: "OutOfMemoryError: Container killed due to memory usage"}},
+				}},
+			},
+			{
+				Name: "frontend", Service: "frontend", Cluster: "inforum", Strategy: "rolling", Outcome: report.NoChanges,
+				Old: rev("ecs-front-task", 24), New: rev("ecs-front-task", 24), Final: rev("ecs-front-task", 24),
+				Started: at(20), Finished: at(20),
+			},
+		},
+	}
+}
+
+func TestFromRun(t *testing.T) {
+	o, s := FromRun(rolledBackRun(), false)
+	want := Outputs{
+		Images:          map[string]string{"backend-springboot": "r/backend-springboot@sha256:11", "front-next": "r/front-next@sha256:22"},
+		TaskDefinitions: map[string]string{"backend": acct + "ecs-backend-task:49", "frontend": acct + "ecs-front-task:24"},
+		Result:          RolledBack,
+		Changed:         true,
+	}
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("outputs =\n%+v\nwant\n%+v", o, want)
+	}
+	golden(t, "fromrun-rolled-back.md", s.Markdown())
+}
+
+func TestFromRunResults(t *testing.T) {
+	tests := []struct {
+		outcome report.Outcome
+		result  Result
+	}{
+		{report.Success, Success}, {report.NoChanges, NoChanges}, {report.RolledBack, RolledBack},
+		{report.Failed, Failed}, {report.NotRestored, Failed}, {"", Failed},
+	}
+	for _, tt := range tests {
+		o, s := FromRun(&report.Run{Command: "deploy", Result: tt.outcome}, false)
+		if o.Result != tt.result || s.Result != tt.result {
+			t.Errorf("outcome %q: result %q / summary %q, want %q", tt.outcome, o.Result, s.Result, tt.result)
+		}
+	}
+	// Nothing registered, updated or uploaded: changed is false.
+	o, _ := FromRun(&report.Run{Command: "deploy", Result: report.NoChanges, Services: []report.Service{{Name: "a", Outcome: report.NoChanges}}}, false)
+	if o.Changed {
+		t.Error("changed = true for a run that changed nothing")
+	}
+	// A cause of the whole run shows even without a failed service.
+	_, s := FromRun(&report.Run{Command: "deploy", Result: report.Failed, Cause: "building image front-next: no .next/standalone in frontend"}, false)
+	if md := s.Markdown(); !strings.Contains(md, "**Cause:** building image front-next") {
+		t.Errorf("summary lacks the run's cause:\n%s", md)
+	}
+}
+
+func TestFromPlan(t *testing.T) {
+	p := &plan.Plan{
+		FormatVersion: plan.FormatVersion, File: "pier.yaml",
+		Images: []plan.Image{{Name: "nexus", Repository: "r/nexus", Digest: "sha256:33", Present: false}},
+		Services: []plan.Service{
+			{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate", Action: plan.Register,
+				Family: "nexus", Current: rev("nexus", 7), Target: plan.Revision{Family: "nexus"},
+				Changes:      []plan.Change{{Path: "containerDefinitions[nexus].image", Old: "sonatype/nexus3:3.70.0", New: "r/nexus@sha256:33"}},
+				DesiredCount: plan.Count{Old: 1, New: 1}},
+			{Name: "frontend", Service: "frontend", Cluster: "inforum", Strategy: "rolling", Action: plan.NoChange,
+				Family: "ecs-front-task", Current: rev("ecs-front-task", 24), Target: rev("ecs-front-task", 24),
+				DesiredCount: plan.Count{Old: 1, New: 1}},
+		},
+	}
+	raw, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, s, err := FromPlan(p, raw, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Result != Success || !o.Changed {
+		t.Errorf("result %q changed %v, want success and true", o.Result, o.Changed)
+	}
+	if o.Images["nexus"] != "r/nexus@sha256:33" || o.TaskDefinitions["frontend"] != acct+"ecs-front-task:24" {
+		t.Errorf("outputs = %+v", o)
+	}
+	if _, ok := o.TaskDefinitions["nexus"]; ok {
+		t.Error("a revision not registered yet has no ARN to output")
+	}
+	if strings.Contains(string(o.Plan), "\n") {
+		t.Error("the plan output is not compact JSON")
+	}
+	var back plan.Plan
+	if err := json.Unmarshal(o.Plan, &back); err != nil || !reflect.DeepEqual(&back, p) {
+		t.Errorf("plan output does not read back as the plan: %v", err)
+	}
+	golden(t, "fromplan.md", s.Markdown())
+
+	// Nothing to change.
+	p.Images[0].Present = true
+	p.Services = p.Services[1:]
+	raw, _ = json.Marshal(p)
+	o, _, _ = FromPlan(p, raw, false)
+	if o.Result != NoChanges || o.Changed {
+		t.Errorf("unchanged plan: result %q changed %v, want no-changes and false", o.Result, o.Changed)
+	}
+}
