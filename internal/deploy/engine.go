@@ -1,0 +1,252 @@
+// Package deploy applies a plan to ECS and tells the truth about it:
+// it registers a task definition only when it changed (or reuses an
+// identical revision), updates the services, waits on the deployments its
+// own UpdateService calls created with one poll loop for the whole run,
+// classifies failures from deployments, events and stopped tasks, rolls
+// back, and runs the recreate strategy for single-writer services.
+//
+// The engine prints nothing: progress goes to an Observer, and the outcome
+// of each service comes back as report data.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/pier-deploy/pier/internal/awsapi"
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+// Clock is where the engine reads time and waits. The simulator's virtual
+// clock satisfies it, so tests and the sandbox advance virtual time instead
+// of sleeping.
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Observer receives progress while a run is under way.
+type Observer interface {
+	Progress(report.Progress)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(report.Progress)
+
+// Progress calls f.
+func (f ObserverFunc) Progress(p report.Progress) { f(p) }
+
+// Option configures a Deployer.
+type Option func(*options)
+
+type options struct {
+	clock    Clock
+	observer Observer
+	http     *http.Client
+	grace    time.Duration
+}
+
+// WithClock makes the engine read time and wait on c (the sandbox passes
+// the simulator's clock).
+func WithClock(c Clock) Option { return func(o *options) { o.clock = c } }
+
+// WithObserver receives progress lines.
+func WithObserver(ob Observer) Option { return func(o *options) { o.observer = ob } }
+
+// WithHTTPClient is the client for healthCheck.url (default: a client with
+// a 10 s timeout per request).
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http = c } }
+
+// WithGrace sets how long, after the context is cancelled (SIGTERM from a
+// cancelled workflow), the engine keeps working to finish or reverse the
+// step in flight before it reports the state it leaves (default 2 minutes).
+func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
+
+// Deployer applies plans to one account and region.
+type Deployer struct {
+	ecs awsapi.ECS
+	o   options
+
+	started     time.Time
+	cancelledAt atomic.Pointer[time.Time]
+	poll        *poller
+}
+
+// New returns a Deployer over the ECS API.
+func New(api awsapi.ECS, opts ...Option) *Deployer {
+	o := options{clock: realClock{}, observer: ObserverFunc(func(report.Progress) {}),
+		http: &http.Client{Timeout: 10 * time.Second}, grace: 2 * time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Deployer{ecs: api, o: o}
+}
+
+// Target is one service to deploy: its plan and what applying it needs.
+type Target struct {
+	Plan plan.Service
+	// Register is the desired definition, sent when Plan.Action is Register.
+	Register      *ecs.RegisterTaskDefinitionInput
+	Health        *plan.HealthCheck
+	KeepRevisions int
+	Timeout       time.Duration // for the rollout; rollback gets as long again
+}
+
+// Apply deploys every target in parallel and returns one report per target,
+// in order. A cancelled ctx makes each service finish or reverse its step
+// in flight within the grace period; the reports say what happened.
+func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service {
+	d.started = d.o.clock.Now()
+	work, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
+	d.poll = newPoller(d.ecs, d.o.clock)
+	go d.poll.run(work)
+	go func() {
+		select {
+		case <-ctx.Done():
+			now := d.o.clock.Now()
+			d.cancelledAt.Store(&now)
+			d.emit("", report.Warn, "cancelled: finishing or reversing the step in flight of each service (grace "+d.o.grace.String()+")")
+		case <-work.Done():
+		}
+	}()
+
+	out := make([]report.Service, len(targets))
+	var wg sync.WaitGroup
+	for i := range targets {
+		d.poll.join()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.poll.leave()
+			r := &run{d: d, t: targets[i]}
+			out[i] = r.do(work)
+		}()
+	}
+	wg.Wait()
+	d.poll.close()
+	return out
+}
+
+// Rounds is how many poll rounds the last Apply made.
+func (d *Deployer) Rounds() int {
+	if d.poll == nil {
+		return 0
+	}
+	d.poll.mu.Lock()
+	defer d.poll.mu.Unlock()
+	return d.poll.rounds
+}
+
+func (d *Deployer) emit(service string, kind report.ProgressKind, msg string) {
+	now := d.o.clock.Now()
+	d.o.observer.Progress(report.Progress{Time: now, Elapsed: now.Sub(d.started), Service: service, Kind: kind, Message: msg})
+}
+
+// cancelled reports whether the run was cancelled, and whether the grace
+// period is over.
+func (d *Deployer) cancelled() (bool, bool) {
+	at := d.cancelledAt.Load()
+	if at == nil {
+		return false, false
+	}
+	return true, d.o.clock.Now().Sub(*at) > d.o.grace
+}
+
+// run is one service's deployment.
+type run struct {
+	d   *Deployer
+	t   Target
+	rep report.Service
+
+	phase    *report.Phase
+	stopSeen map[string]bool
+}
+
+func (r *run) name() string { return r.t.Plan.Name }
+
+func (r *run) do(ctx context.Context) report.Service {
+	p := r.t.Plan
+	r.rep = report.Service{Name: p.Name, Service: p.Service, Cluster: p.Cluster, Strategy: p.Strategy,
+		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
+	r.stopSeen = map[string]bool{}
+	defer func() { r.endPhase("ok"); r.rep.Finished = r.d.o.clock.Now() }()
+	switch {
+	case p.Action == plan.Missing:
+		r.finish(report.Failed, Cause{ServiceGone, fmt.Sprintf("ECS service %s does not exist in cluster %s", p.Service, p.Cluster)})
+	case p.Action == plan.NoChange:
+		r.rep.Outcome = report.NoChanges
+		r.d.emit(r.name(), report.Note, "no changes: "+p.Current.String()+" already runs")
+	case p.Strategy == "recreate":
+		r.recreate(ctx)
+	default:
+		r.rolling(ctx)
+	}
+	return r.rep
+}
+
+func (r *run) finish(o report.Outcome, c Cause) {
+	r.rep.Outcome = o
+	r.rep.Cause = c.Message
+	switch o {
+	case report.Success:
+		r.d.emit(r.name(), report.Note, "success: "+r.rep.Final.String())
+	default:
+		r.d.emit(r.name(), report.Warn, string(o)+": "+c.Message)
+	}
+}
+
+func (r *run) startPhase(name string) {
+	r.endPhase("ok")
+	now := r.d.o.clock.Now()
+	r.rep.Phases = append(r.rep.Phases, report.Phase{Name: name, Started: now})
+	r.phase = &r.rep.Phases[len(r.rep.Phases)-1]
+	r.d.emit(r.name(), report.PhaseStart, name)
+}
+
+func (r *run) endPhase(result string) {
+	if r.phase == nil {
+		return
+	}
+	r.phase.Finished = r.d.o.clock.Now()
+	r.phase.Result = result
+	r.phase = nil
+}
+
+// revision turns a task-definition ARN into a plan.Revision.
+func revision(arn string) plan.Revision {
+	rev := plan.Revision{Arn: arn}
+	td := shortTD(arn)
+	for i := len(td) - 1; i >= 0; i-- {
+		if td[i] == ':' {
+			rev.Family = td[:i]
+			var n int32
+			if _, err := fmt.Sscan(td[i+1:], &n); err == nil {
+				rev.Revision = n
+			}
+			break
+		}
+	}
+	return rev
+}

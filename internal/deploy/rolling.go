@@ -1,0 +1,146 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+func (r *run) timeout() time.Duration {
+	if r.t.Timeout > 0 {
+		return r.t.Timeout
+	}
+	return 20 * time.Minute
+}
+
+// rolling is ECS's own rolling update, watched on our deployment id.
+func (r *run) rolling(ctx context.Context) {
+	p := r.t.Plan
+	taskDef, err := r.target(ctx)
+	if err != nil {
+		r.endPhase("failed")
+		r.finish(report.Failed, Cause{APIError, err.Error()})
+		return
+	}
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.finish(report.Failed, Cause{Cancelled, "cancelled before the service was updated; nothing changed"})
+		return
+	}
+	r.startPhase("update")
+	since := r.d.o.clock.Now()
+	id, err := r.update(ctx, taskDef, p.DesiredCount.New, false)
+	if err != nil {
+		r.endPhase("failed")
+		r.finish(report.Failed, Cause{APIError, err.Error()})
+		return
+	}
+	r.rep.Deployment = id
+	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, id))
+	r.startPhase("rollout")
+	ro := newRollout(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
+	v, last := r.wait(ctx, ro, r.timeout(), true)
+	if v.state == completed {
+		if c := r.healthCheck(ctx); c.Kind != NotFatal {
+			v = verdict{state: failed, cause: c}
+		}
+	}
+	if v.state == completed {
+		r.rep.Final = r.rep.New
+		r.retain(ctx, taskDef, p.Current.Arn)
+		r.finish(report.Success, Cause{})
+		return
+	}
+	r.endPhase("failed")
+	r.d.emit(r.name(), report.Warn, "failed: "+v.cause.Message)
+	switch v.cause.Kind {
+	case Superseded:
+		if last != nil {
+			r.rep.Final = revision(primaryTD(last))
+		}
+		r.finish(report.NotRestored, Cause{Superseded, v.cause.Message + "; the service now follows that deployment: " + describeState(last)})
+		return
+	case ServiceGone:
+		r.finish(report.NotRestored, v.cause)
+		return
+	}
+	r.rollBack(ctx, v, last)
+}
+
+// rollBack returns the service to the revision it ran before: it waits for
+// the circuit breaker's own rollback when ECS started one, otherwise it
+// updates the service back and waits for that deployment.
+func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service) {
+	p := r.t.Plan
+	r.startPhase("rollback")
+	since := r.d.o.clock.Now()
+	id := failure.rollback
+	if id == "" {
+		var err error
+		id, err = r.update(ctx, p.Current.Arn, p.DesiredCount.Old, false)
+		if err != nil {
+			r.endPhase("failed")
+			r.finish(report.NotRestored, Cause{failure.cause.Kind, failure.cause.Message + "; rolling back failed: " + err.Error() + "; " + describeState(last)})
+			return
+		}
+		r.d.emit(r.name(), report.Note, fmt.Sprintf("rolling back to %s: deployment %s", p.Current, id))
+	} else {
+		r.d.emit(r.name(), report.Note, fmt.Sprintf("ECS's circuit breaker is rolling back to %s: waiting for deployment %s", p.Current, id))
+	}
+	if ok, state := r.waitRestored(ctx, id, since); !ok {
+		r.endPhase("failed")
+		r.finish(report.NotRestored, Cause{failure.cause.Kind, failure.cause.Message + "; the rollback to " + p.Current.String() + " did not settle: " + state})
+		return
+	}
+	r.rep.Final = p.Current
+	r.finish(report.RolledBack, Cause{failure.cause.Kind, failure.cause.Message + "; rolled back to " + p.Current.String()})
+}
+
+// waitRestored waits until the service runs its previous revision with the
+// previous count: the rollback deployment completed, or every running task
+// is of the previous revision already (see restoredOn). It keeps going
+// after a cancel until the grace period ends: a rollback is the safe state.
+func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (bool, string) {
+	p := r.t.Plan
+	ro := newRollout(id, p.Current.Arn, "", p.DesiredCount.Old, since, false)
+	deadline := since.Add(r.timeout())
+	var last *types.Service
+	for {
+		s := r.d.poll.next(ctx, p.Cluster, p.Service, since)
+		if _, over := r.d.cancelled(); over {
+			return false, "the grace period after cancel ended; " + describeState(last)
+		}
+		if s.err != nil {
+			if ctx.Err() != nil {
+				return false, s.err.Error()
+			}
+			continue
+		}
+		last = s.svc
+		v := ro.assess(s.svc)
+		for _, e := range v.events {
+			r.event(e)
+		}
+		if v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old) {
+			return true, ""
+		}
+		if v.state == failed && v.cause.Kind != CannotPlace {
+			return false, v.cause.Message + "; " + describeState(s.svc)
+		}
+		if s.at.After(deadline) {
+			return false, "timed out: " + describeState(s.svc)
+		}
+	}
+}
+
+func primaryTD(svc *types.Service) string {
+	for _, d := range svc.Deployments {
+		if str(d.Status) == "PRIMARY" {
+			return str(d.TaskDefinition)
+		}
+	}
+	return str(svc.TaskDefinition)
+}

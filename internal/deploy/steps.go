@@ -1,0 +1,294 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+// target registers the desired definition when the plan says so and
+// returns the ARN the service should run.
+func (r *run) target(ctx context.Context) (string, error) {
+	p := r.t.Plan
+	switch p.Action {
+	case plan.Register:
+		r.startPhase("register")
+		if r.t.Register == nil {
+			return "", fmt.Errorf("registering a new revision of %s: no definition was given", p.Family)
+		}
+		out, err := r.d.ecs.RegisterTaskDefinition(ctx, r.t.Register)
+		if err != nil {
+			return "", fmt.Errorf("registering task definition %q: %w", p.Family, err)
+		}
+		arn := str(out.TaskDefinition.TaskDefinitionArn)
+		r.rep.Registered = true
+		r.rep.New = revision(arn)
+		r.d.emit(r.name(), report.Note, "registered "+r.rep.New.String())
+		return arn, nil
+	case plan.Reuse:
+		r.rep.New = p.Target
+		r.d.emit(r.name(), report.Note, "reusing the identical revision "+p.Target.String())
+		return p.Target.Arn, nil
+	}
+	r.rep.New = p.Current
+	return p.Current.Arn, nil
+}
+
+// update calls UpdateService and returns the id of the deployment it
+// created (the PRIMARY deployment of the answer).
+func (r *run) update(ctx context.Context, taskDef string, count int32, force bool) (string, error) {
+	p := r.t.Plan
+	in := &ecs.UpdateServiceInput{Cluster: aws.String(p.Cluster), Service: aws.String(p.Service),
+		DesiredCount: aws.Int32(count), ForceNewDeployment: force}
+	if taskDef != "" {
+		in.TaskDefinition = aws.String(taskDef)
+	}
+	out, err := r.d.ecs.UpdateService(ctx, in)
+	if err != nil {
+		what := fmt.Sprintf("desired count %d", count)
+		if taskDef != "" {
+			what = shortTD(taskDef) + ", " + what
+		}
+		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, err)
+	}
+	r.rep.Updated = true
+	for _, d := range out.Service.Deployments {
+		if str(d.Status) == "PRIMARY" {
+			return str(d.Id), nil
+		}
+	}
+	return "", nil
+}
+
+// wait follows a rollout until it completes, fails, times out, or the run
+// is cancelled (when stopOnCancel) or its grace period ends.
+func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stopOnCancel bool) (verdict, *types.Service) {
+	deadline := ro.since.Add(timeout)
+	var last *types.Service
+	var apiErrs int
+	for {
+		s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, ro.since)
+		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
+			c := Cause{Cancelled, "cancelled while waiting for deployment " + ro.deployment}
+			if over {
+				c.Message = "the grace period after cancel ended while waiting for deployment " + ro.deployment
+			}
+			return verdict{state: failed, cause: c}, last
+		}
+		if s.err != nil {
+			if ctx.Err() != nil {
+				return verdict{state: failed, cause: Cause{Cancelled, s.err.Error()}}, last
+			}
+			if retryable(s.err) && apiErrs < 40 {
+				apiErrs++
+				if apiErrs == 1 || apiErrs%10 == 0 {
+					r.d.emit(r.name(), report.Warn, "retrying next round: "+s.err.Error())
+				}
+				continue
+			}
+			return verdict{state: failed, cause: Cause{APIError, s.err.Error()}}, last
+		}
+		last = s.svc
+		v := ro.assess(s.svc)
+		for _, e := range v.events {
+			r.event(e)
+		}
+		if v.checkStopped && v.state == waiting {
+			if c := r.stoppedCause(ctx, ro); c.Kind != NotFatal {
+				v.state, v.cause = failed, c
+			}
+		}
+		if v.state != waiting {
+			if v.note != "" {
+				r.d.emit(r.name(), report.Note, v.note)
+			}
+			return v, last
+		}
+		if s.at.After(deadline) {
+			return verdict{state: failed, cause: Cause{TimedOut, fmt.Sprintf("timed out after %s waiting for deployment %s: %s",
+				timeout, ro.deployment, describeState(s.svc))}}, last
+		}
+	}
+}
+
+func (r *run) event(e types.ServiceEvent) {
+	at := r.d.o.clock.Now()
+	if e.CreatedAt != nil {
+		at = *e.CreatedAt
+	}
+	r.rep.Events = append(r.rep.Events, report.Event{Time: at, Message: str(e.Message)})
+	now := r.d.o.clock.Now()
+	r.d.o.observer.Progress(report.Progress{Time: at, Elapsed: now.Sub(r.d.started), Service: r.name(), Kind: report.ECSEvent, Message: str(e.Message)})
+}
+
+// stoppedCause reads the tasks of our deployment that stopped since the
+// last look and returns the first fatal cause among them.
+func (r *run) stoppedCause(ctx context.Context, ro *rollout) Cause {
+	p := r.t.Plan
+	list, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
+		DesiredStatus: types.DesiredStatusStopped})
+	if err != nil || len(list.TaskArns) == 0 {
+		return Cause{}
+	}
+	var fresh []string
+	for _, a := range list.TaskArns {
+		if !r.stopSeen[a] {
+			fresh = append(fresh, a)
+		}
+	}
+	if len(fresh) > 100 {
+		fresh = fresh[:100]
+	}
+	if len(fresh) == 0 {
+		return Cause{}
+	}
+	out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: fresh})
+	if err != nil {
+		return Cause{}
+	}
+	var first Cause
+	for _, t := range out.Tasks {
+		if t.LastStatus == nil || *t.LastStatus != "STOPPED" {
+			continue // still stopping: read it when it has its reason
+		}
+		r.stopSeen[str(t.TaskArn)] = true
+		ours := str(t.StartedBy) == ro.deployment
+		if str(t.StartedBy) == "" {
+			ours = str(t.TaskDefinitionArn) == ro.taskDef && t.CreatedAt != nil && !t.CreatedAt.Before(ro.since)
+		}
+		if !ours {
+			continue
+		}
+		st := report.StoppedTask{ID: taskID(str(t.TaskArn)), Reason: str(t.StoppedReason), StopCode: string(t.StopCode)}
+		for _, c := range t.Containers {
+			st.Containers = append(st.Containers, report.ContainerExit{Name: str(c.Name), ExitCode: c.ExitCode, Reason: str(c.Reason)})
+		}
+		r.rep.StoppedTasks = append(r.rep.StoppedTasks, st)
+		if c := ClassifyStoppedTask(t); c.Kind != NotFatal && first.Kind == NotFatal {
+			first = c
+			r.d.emit(r.name(), report.Warn, "stopped task: "+c.Message)
+		}
+	}
+	return first
+}
+
+// describeState says in one line what ECS is doing with the service, for
+// causes that must say what state the service is left in.
+func describeState(svc *types.Service) string {
+	if svc == nil {
+		return "state unknown (no answer from ECS)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "desired %d, running %d, pending %d; deployments:", svc.DesiredCount, svc.RunningCount, svc.PendingCount)
+	for _, d := range svc.Deployments {
+		fmt.Fprintf(&b, " %s %s %s running %d/%d", str(d.Id), str(d.Status), shortTD(str(d.TaskDefinition)), d.RunningCount, d.DesiredCount)
+		if d.RolloutState != "" {
+			fmt.Fprintf(&b, " %s", d.RolloutState)
+		}
+		b.WriteString(";")
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// healthCheck polls the URL once per round until it answers 2xx or the
+// check's timeout passes.
+func (r *run) healthCheck(ctx context.Context) Cause {
+	h := r.t.Health
+	if h == nil || h.URL == "" {
+		return Cause{}
+	}
+	r.startPhase("health-check")
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	since := r.d.o.clock.Now()
+	last := "no answer yet"
+	for {
+		if code, err := r.get(ctx, h.URL); err != nil {
+			last = err.Error()
+		} else if code/100 == 2 {
+			r.d.emit(r.name(), report.Note, fmt.Sprintf("health check %s answered %d", h.URL, code))
+			return Cause{}
+		} else {
+			last = fmt.Sprintf("HTTP %d", code)
+		}
+		if r.d.o.clock.Now().Sub(since) >= timeout {
+			return Cause{HealthURL, fmt.Sprintf("%s did not answer 2xx within %s (last: %s)", h.URL, timeout, last)}
+		}
+		if cancelled, _ := r.d.cancelled(); cancelled {
+			return Cause{Cancelled, "cancelled during the health check of " + h.URL}
+		}
+		if s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, since); s.err != nil && ctx.Err() != nil {
+			return Cause{Cancelled, s.err.Error()}
+		}
+	}
+}
+
+func (r *run) get(ctx context.Context, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("checking %s: %w", url, err)
+	}
+	resp, err := r.d.o.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	return resp.StatusCode, nil
+}
+
+// retain deregisters ACTIVE revisions of the family beyond the newest
+// keepRevisions, never the one in use nor the rollback target.
+func (r *run) retain(ctx context.Context, inUse, rollbackTo string) {
+	keep := r.t.KeepRevisions
+	if keep <= 0 {
+		return
+	}
+	r.startPhase("retention")
+	family := r.rep.New.Family
+	var arns []string
+	var token *string
+	for {
+		out, err := r.d.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
+		if err != nil {
+			r.d.emit(r.name(), report.Warn, fmt.Sprintf("listing revisions of %s for keepRevisions: %v", family, err))
+			return
+		}
+		for _, a := range out.TaskDefinitionArns {
+			if revision(a).Family == family {
+				arns = append(arns, a)
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	kept := 0
+	for _, a := range arns {
+		if a == inUse || a == rollbackTo || kept < keep {
+			kept++
+			continue
+		}
+		if _, err := r.d.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(a)}); err != nil {
+			r.d.emit(r.name(), report.Warn, fmt.Sprintf("deregistering %s: %v", shortTD(a), err))
+			continue
+		}
+		r.rep.Deregistered = append(r.rep.Deregistered, shortTD(a))
+	}
+	if n := len(r.rep.Deregistered); n > 0 {
+		r.d.emit(r.name(), report.Note, fmt.Sprintf("deregistered %d old revision(s): %s", n, strings.Join(r.rep.Deregistered, ", ")))
+	}
+}
