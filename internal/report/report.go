@@ -46,6 +46,8 @@ type Run struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Images   []Image   `json:"images"`
+	// Phases are the run-level steps before the services' own: build, push, plan.
+	Phases   []Phase   `json:"phases,omitempty"`
 	Services []Service `json:"services"`
 }
 
