@@ -137,6 +137,7 @@ type Timing struct {
 	ConflictExit     time.Duration // how long a Nexus-like task runs before it notices the held lock
 	StoppedRetention time.Duration // how long STOPPED tasks stay visible (ECS: about an hour)
 	StableAfter      time.Duration // a healthy task this old resets the circuit breaker's count
+	SteadyAfter      time.Duration // a healthy task this old counts towards a completed deployment
 }
 
 // DefaultTiming is close to what ECS shows for small images.
@@ -149,5 +150,6 @@ func DefaultTiming() Timing {
 		ConflictExit:     20 * time.Second,
 		StoppedRetention: time.Hour,
 		StableAfter:      5 * time.Minute,
+		SteadyAfter:      30 * time.Second,
 	}
 }

@@ -164,8 +164,9 @@ func (w *World) settle(s *service, now time.Time) {
 	}
 	s.deployments = kept
 
+	settled := func(t *task) bool { return t.healthy() && now.Sub(t.startedAt) >= w.timing.SteadyAfter }
 	steady := len(s.deployments) == 1 &&
-		countTasks(p, (*task).healthy) == s.desired &&
+		countTasks(p, settled) == s.desired &&
 		countTasks(p, (*task).active) == s.desired &&
 		countTasks(p, func(t *task) bool { return !t.active() && t.lastStatus != statusStopped }) == 0
 	if !steady {
