@@ -137,3 +137,28 @@ const (
 	Note       ProgressKind = "note"    // anything else worth a line
 	Warn       ProgressKind = "warning" // something the user should look at
 )
+
+// Aggregate is the run's result: the worst outcome of its services
+// (no-changes when there are none).
+func Aggregate(services []Service) Outcome {
+	out := NoChanges
+	for _, s := range services {
+		out = Worse(out, s.Outcome)
+	}
+	return out
+}
+
+// ExitCode is the process exit code for an outcome: 0 success or no
+// changes, 1 failed before changing anything, 3 rolled back (verified
+// steady on the previous revision), 4 not restored.
+func (o Outcome) ExitCode() int {
+	switch o {
+	case Failed:
+		return 1
+	case RolledBack:
+		return 3
+	case NotRestored:
+		return 4
+	}
+	return 0
+}

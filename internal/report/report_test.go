@@ -161,3 +161,27 @@ func TestWorse(t *testing.T) {
 		t.Error("Worse orders outcomes wrongly")
 	}
 }
+
+func TestAggregateAndExitCode(t *testing.T) {
+	tests := []struct {
+		outcomes []Outcome
+		want     Outcome
+		code     int
+	}{
+		{nil, NoChanges, 0},
+		{[]Outcome{NoChanges, Success}, Success, 0},
+		{[]Outcome{Success, Failed}, Failed, 1},
+		{[]Outcome{RolledBack, Failed, Success}, RolledBack, 3},
+		{[]Outcome{RolledBack, NotRestored}, NotRestored, 4},
+	}
+	for _, tt := range tests {
+		var svcs []Service
+		for _, o := range tt.outcomes {
+			svcs = append(svcs, Service{Outcome: o})
+		}
+		got := Aggregate(svcs)
+		if got != tt.want || got.ExitCode() != tt.code {
+			t.Errorf("Aggregate(%v) = %s (exit %d), want %s (exit %d)", tt.outcomes, got, got.ExitCode(), tt.want, tt.code)
+		}
+	}
+}
