@@ -34,19 +34,3 @@ type imageStore interface {
 	// if so, whether the image exists there and its digest.
 	lookup(ref string) (digest string, ours, ok bool)
 }
-
-// noTargets is the target model of a world without ELBv2: every target group
-// is unknown.
-type noTargets struct{}
-
-func (noTargets) exists(string) bool                                      { return false }
-func (noTargets) settings(string) tgSettings                              { return defaultTGSettings() }
-func (noTargets) register(string, string, int32)                          {}
-func (noTargets) setHealth(string, string, int32, string, string, string) {}
-func (noTargets) deregister(string, string, int32)                        {}
-func (noTargets) remove(string, string, int32)                            {}
-
-// noRegistry is the image store of a world without ECR: nothing is ours.
-type noRegistry struct{}
-
-func (noRegistry) lookup(string) (string, bool, bool) { return "", false, false }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -29,6 +30,44 @@ func (w *World) event(s *service, now time.Time, msg string) {
 	if len(s.events) > maxEvents {
 		s.events = s.events[:maxEvents]
 	}
+}
+
+// eventBatch gathers what ECS reports per scheduler pass rather than per
+// task: "registered 2 targets in (target-group …)".
+type eventBatch struct {
+	draining     int
+	deregistered map[string]int // target group → targets
+	registered   map[string]int
+	order        []string // target groups in first-seen order
+}
+
+func (b *eventBatch) add(m *map[string]int, tg string) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	if b.deregistered[tg] == 0 && b.registered[tg] == 0 {
+		b.order = append(b.order, tg)
+	}
+	(*m)[tg]++
+}
+
+// flushEvents prints the batched target events of a service.
+func (w *World) flushEvents(s *service, now time.Time) {
+	b := &s.batch
+	if b.draining > 0 {
+		w.event(s, now, fmt.Sprintf("(service %s) has begun draining connections on %d tasks.", s.name, b.draining))
+	}
+	for _, tg := range b.order {
+		if n := b.deregistered[tg]; n > 0 {
+			w.event(s, now, fmt.Sprintf("(service %s) deregistered %d targets in (target-group %s)", s.name, n, tg))
+		}
+	}
+	for _, tg := range b.order {
+		if n := b.registered[tg]; n > 0 {
+			w.event(s, now, fmt.Sprintf("(service %s) registered %d targets in (target-group %s)", s.name, n, tg))
+		}
+	}
+	*b = eventBatch{}
 }
 
 // Events returns a service's event messages, newest first. It is a test

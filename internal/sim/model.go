@@ -127,7 +127,8 @@ type service struct {
 	events        []ecstypes.ServiceEvent
 	lastEvent     map[string]time.Time // message → when, for ECS's duplicate suppression
 
-	maxLive int // most tasks PROVISIONING..RUNNING at once (the recreate invariant)
+	maxLive int        // most tasks PROVISIONING..RUNNING at once (the recreate invariant)
+	batch   eventBatch // target events of this scheduler pass, printed together
 
 	consecutiveFailures int
 	nextLaunch          time.Time // launches are throttled after repeated failures

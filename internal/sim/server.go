@@ -221,7 +221,3 @@ func (w *World) serveECS(rw http.ResponseWriter, r *http.Request, op string) {
 	}
 	writeJSONReply(rw, out)
 }
-
-func (w *World) serveELBv2(rw http.ResponseWriter, r *http.Request) {
-	writeJSONError(rw, errorf(errUnknownOp, "ELBv2 is not mounted yet"))
-}

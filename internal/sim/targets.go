@@ -96,7 +96,7 @@ func (w *World) registerTargets(t *task, now time.Time) {
 		}
 		t.targets = append(t.targets, tg)
 		w.targets.register(tgArn, tg.id, tg.port)
-		w.event(t.service, now, fmt.Sprintf("(service %s) registered 1 targets in (target-group %s)", t.service.name, tgArn))
+		t.service.batch.add(&t.service.batch.registered, tgArn)
 	}
 }
 

@@ -267,9 +267,10 @@ func (w *World) stopTask(t *task, code ecstypes.TaskStopCode, reason string, now
 			}
 		}
 		if len(draining) > 0 && t.service != nil {
-			w.event(t.service, now, fmt.Sprintf("(service %s) has begun draining connections on 1 tasks.", t.service.name))
+			b := &t.service.batch
+			b.draining++
 			for _, tg := range draining {
-				w.event(t.service, now, fmt.Sprintf("(service %s) deregistered 1 targets in (target-group %s)", t.service.name, tg.tgArn))
+				b.add(&b.deregistered, tg.tgArn)
 			}
 		}
 		if len(draining) > 0 && !exited {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/sim/clock"
 	"github.com/pier-deploy/pier/internal/sim/ecr"
+	"github.com/pier-deploy/pier/internal/sim/elbv2"
 )
 
 // World is the simulated AWS account: ECS clusters, services and tasks, plus
@@ -58,6 +59,7 @@ type World struct {
 	targets    targetModel
 	registry   imageStore
 	ecr        *ecr.Service
+	elb        *elbv2.Service
 	ticker     *clock.Timer
 	serviceNum int
 }
@@ -85,7 +87,8 @@ func New(opts ...Option) *World {
 		timing:    o.timing,
 		seq:       3_141_592_653_589_793_238 + int64(o.seed%1000)*1_000_000_007,
 	}
-	w.targets = noTargets{}
+	w.elb = elbv2.New(w.account, w.region, elbv2.WithClock(w.clock.Now))
+	w.targets = elbTargets{w.elb}
 	w.ecr = ecr.New(w.account, w.region, w.clock.Now)
 	w.registry = ecrStore{w.ecr}
 	w.ticker = w.clock.Every(w.tick, w.step)
@@ -159,6 +162,7 @@ func (w *World) step(now time.Time) {
 			if s.status == "ACTIVE" || s.status == "DRAINING" {
 				w.schedule(c, s, now)
 			}
+			w.flushEvents(s, now)
 			s.maxLive = max(s.maxLive, liveTasks(s))
 		}
 		c.pruneStopped(now, w.timing.StoppedRetention)
