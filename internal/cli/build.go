@@ -1,0 +1,258 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/pier-deploy/pier/internal/awsapi"
+	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/ghaction"
+	"github.com/pier-deploy/pier/internal/image"
+	"github.com/pier-deploy/pier/internal/registry"
+)
+
+func init() {
+	register(&command{
+		name:  "build",
+		usage: "[image…]",
+		short: "build images into the local cache and print their digests",
+		long: `Builds the images of pier.yaml (all, or the ones named) without a Docker daemon and
+prints each image's digest; nothing is pushed. Layers go to the build cache ($PIER_CACHE,
+else pier/ under the user cache directory), so a later push or build reuses them. Builds are
+reproducible: files and the image config carry SOURCE_DATE_EPOCH (default 0).
+
+Base images are read with the Docker config's credentials, and with an ECR token (from the
+usual AWS credentials) for bases in ECR.`,
+		flags: func(_ *flag.FlagSet, env *Env) func(context.Context, []string) int {
+			return func(ctx context.Context, args []string) int {
+				f, err := config.Load(env.File, env.Getenv)
+				if err != nil {
+					printInputError(env, "build", err)
+					return ExitUsage
+				}
+				if _, err := image.Select(f, args); err != nil {
+					fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+					return ExitUsage
+				}
+				run := newImageRun(env, f)
+				arts, err := run.build(ctx, args)
+				if err != nil {
+					fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+					return ExitFailed
+				}
+				if env.Output == "json" {
+					return printImagesJSON(env, "build", map[string]any{"images": builtJSON(arts)})
+				}
+				for _, a := range arts {
+					fmt.Fprintf(env.Stdout, "%s %s\n", a.Name, a.Digest)
+				}
+				return ExitOK
+			}
+		},
+	})
+}
+
+// imageRun is what build, push and deploy share for one run: one ECR
+// keychain (one GetAuthorizationToken), one pusher, one build cache.
+// The deploy command fills ecr and pushOpts for --sandbox.
+type imageRun struct {
+	env       *Env
+	file      *config.File
+	ecr       registry.ECRAPI   // nil: the real ECR, configured on first use
+	pushOpts  []registry.Option // extra pusher options, e.g. registry.WithRegistryHost
+	buildOpts []image.Option    // extra build options
+
+	once   sync.Once
+	pusher *registry.Pusher
+	err    error
+}
+
+func newImageRun(env *Env, f *config.File) *imageRun { return &imageRun{env: env, file: f} }
+
+// getPusher makes the run's pusher; its keychain also reads base images.
+func (r *imageRun) getPusher() (*registry.Pusher, error) {
+	r.once.Do(func() {
+		api := r.ecr
+		if api == nil {
+			api = &lazyECR{region: r.file.Region}
+		}
+		var kcOpts []registry.KeychainOption
+		if r.env.Getenv("GITHUB_ACTIONS") == "true" {
+			kcOpts = append(kcOpts, registry.WithTokenObserver(ghaction.Mask(r.env.Stdout)))
+		}
+		opts := []registry.Option{
+			registry.WithECR(api),
+			registry.WithCreateRepositories(r.file.CreateRepositories),
+			registry.WithKeychainOptions(kcOpts...),
+			registry.WithProgress(r.progress),
+		}
+		r.pusher, r.err = registry.NewPusher(append(opts, r.pushOpts...)...)
+	})
+	return r.pusher, r.err
+}
+
+// build builds the named images (all when names is empty), one progress line each.
+func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact, error) {
+	p, err := r.getPusher()
+	if err != nil {
+		return nil, err
+	}
+	sel, err := image.Select(r.file, names)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(r.env.Stderr, "==> build")
+	cache, err := r.cache()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]image.Option{image.WithKeychain(p.Keychain()), image.WithGetenv(r.env.Getenv), image.WithCache(cache)}, r.buildOpts...)
+	arts := make([]*image.Artifact, 0, len(sel))
+	for _, img := range sel {
+		a, err := image.Build(ctx, r.file, img, opts...)
+		if err != nil {
+			return nil, err
+		}
+		built, cached, size := 0, 0, int64(0)
+		for _, l := range a.Layers {
+			if l.Cached {
+				cached++
+			} else {
+				built++
+			}
+			size += l.Size
+		}
+		fmt.Fprintf(r.env.Stderr, "%s: built %s (%d layers: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), cached, built, size)
+		arts = append(arts, a)
+	}
+	return arts, nil
+}
+
+func (r *imageRun) cache() (*image.Cache, error) {
+	dir, err := image.DefaultCacheDir(r.env.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return image.OpenCache(dir)
+}
+
+// push builds and pushes the named images.
+func (r *imageRun) push(ctx context.Context, names []string) ([]*image.Artifact, []*registry.Result, error) {
+	arts, err := r.build(ctx, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, _ := r.getPusher()
+	host, err := p.Registry(ctx, r.file.Registry)
+	if err != nil {
+		return arts, nil, err
+	}
+	jobs, err := registry.JobsFor(host, r.file.Tag, arts)
+	if err != nil {
+		return arts, nil, err
+	}
+	fmt.Fprintln(r.env.Stderr, "==> push")
+	results, err := p.PushAll(ctx, jobs)
+	return arts, results, err
+}
+
+func (r *imageRun) progress(e registry.Event) {
+	switch e.Phase {
+	case "push":
+		fmt.Fprintf(r.env.Stderr, "%s: pushing\n", e.Name)
+	case "done":
+		fmt.Fprintf(r.env.Stderr, "%s: pushed %s (%d blobs, %d bytes uploaded, %d mounted)\n", e.Name, e.Result.Reference, e.Result.Blobs, e.Result.Bytes, e.Result.Mounted)
+	case "failed":
+		fmt.Fprintf(r.env.Stderr, "%s: push failed: %v\n", e.Name, e.Err)
+	}
+}
+
+// lazyECR configures the real ECR client only when an ECR registry is
+// actually used, so building on Docker Hub bases needs no AWS credentials.
+type lazyECR struct {
+	region string
+	once   sync.Once
+	client *ecr.Client
+	err    error
+}
+
+func (l *lazyECR) get(ctx context.Context) (*ecr.Client, error) {
+	l.once.Do(func() {
+		cfg, err := awsapi.Load(ctx, l.region)
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.client = ecr.NewFromConfig(cfg)
+	})
+	return l.client, l.err
+}
+
+func (l *lazyECR) GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, optFns ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.GetAuthorizationToken(ctx, in, optFns...)
+}
+
+func (l *lazyECR) DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.DescribeRepositories(ctx, in, optFns...)
+}
+
+func (l *lazyECR) CreateRepository(ctx context.Context, in *ecr.CreateRepositoryInput, optFns ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error) {
+	c, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.CreateRepository(ctx, in, optFns...)
+}
+
+// builtImage is the JSON shape of one built image.
+type builtImage struct {
+	Name       string       `json:"name"`
+	Repository string       `json:"repository"`
+	Digest     string       `json:"digest"`
+	MediaType  string       `json:"mediaType"`
+	Layers     []builtLayer `json:"layers"`
+}
+
+type builtLayer struct {
+	Comment string `json:"comment"`
+	Digest  string `json:"digest"`
+	Size    int64  `json:"size"`
+	Cached  bool   `json:"cached"`
+}
+
+func builtJSON(arts []*image.Artifact) []builtImage {
+	out := make([]builtImage, 0, len(arts))
+	for _, a := range arts {
+		b := builtImage{Name: a.Name, Repository: a.Repository, Digest: a.Digest.String(), MediaType: string(a.MediaType), Layers: []builtLayer{}}
+		for _, l := range a.Layers {
+			b.Layers = append(b.Layers, builtLayer{Comment: l.Comment, Digest: l.Digest.String(), Size: l.Size, Cached: l.Cached})
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func printImagesJSON(env *Env, cmd string, v any) int {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+		return ExitFailed
+	}
+	if _, err := env.Stdout.Write(append(data, '\n')); err != nil {
+		return ExitFailed
+	}
+	return ExitOK
+}
