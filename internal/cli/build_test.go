@@ -84,7 +84,9 @@ func TestBuildPrintsDigests(t *testing.T) {
 
 	// Only the named images, and a clear usage error for an unknown one.
 	code, stdout, _ = runPier(t, env, "build", "frontend", "-f", path, "--output", "json")
-	var doc struct{ Images []struct{ Name, Digest string } }
+	var doc struct {
+		Images []struct{ Name, Digest string }
+	}
 	if code != ExitOK || json.Unmarshal([]byte(stdout), &doc) != nil || len(doc.Images) != 1 || doc.Images[0].Digest != arts[1].Digest.String() {
 		t.Errorf("build frontend --output json: exit %d\n%s", code, stdout)
 	}
