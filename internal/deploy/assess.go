@@ -23,7 +23,19 @@ type rollout struct {
 
 	seenEvents  map[string]bool
 	failedTasks int32 // our deployment's failedTasks at the last snapshot
+
+	// mayStopOld: minimumHealthyPercent lets ECS stop old tasks to make
+	// room, so "unable to place" is news, not yet a verdict: it is fatal only
+	// when our deployment gains no task for placeGrace after it.
+	mayStopOld bool
+	placeCause *Cause
+	placeAt    time.Time
+	placeMark  int32
 }
+
+// placeGrace is how long a rollout that may stop old tasks gets to make
+// progress after ECS reported it cannot place a task.
+const placeGrace = 2 * time.Minute
 
 type state int
 
@@ -54,13 +66,29 @@ func newRollout(deployment, taskDef, previous string, want int32, since time.Tim
 		circuitBreaker: cb, seenEvents: map[string]bool{}}
 }
 
-// assess reads one snapshot of the service.
-func (r *rollout) assess(svc *types.Service) verdict {
+// assess reads one snapshot of the service, taken at time at.
+func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	var v verdict
 	v.events = r.newEvents(svc.Events)
 	for _, e := range v.events {
-		if c := ClassifyEvent(str(e.Message)); c.Kind != NotFatal && v.cause.Kind == NotFatal {
+		c := ClassifyEvent(str(e.Message))
+		if c.Kind == CannotPlace && r.mayStopOld {
+			if r.placeCause == nil {
+				r.placeCause, r.placeAt, r.placeMark = &c, at, r.progress(svc)
+			}
+			continue
+		}
+		if c.Kind != NotFatal && v.cause.Kind == NotFatal {
 			v.cause = c
+		}
+	}
+	if r.placeCause != nil {
+		switch {
+		case r.progress(svc) > r.placeMark:
+			r.placeCause = nil
+		case at.Sub(r.placeAt) >= placeGrace && v.cause.Kind == NotFatal:
+			v.cause = *r.placeCause
+			v.cause.Message += fmt.Sprintf(" (no new task for %s although old ones may be stopped)", placeGrace)
 		}
 	}
 	var ours, primary *types.Deployment
@@ -129,6 +157,16 @@ func (r *rollout) assess(svc *types.Service) verdict {
 		v.note = "ECS reports no rolloutState; decided by a single deployment with running == desired"
 	}
 	return v
+}
+
+// progress is how many tasks our deployment has started.
+func (r *rollout) progress(svc *types.Service) int32 {
+	for _, d := range svc.Deployments {
+		if str(d.Id) == r.deployment {
+			return d.RunningCount + d.PendingCount
+		}
+	}
+	return 0
 }
 
 // newEvents returns the events not seen before and not older than the

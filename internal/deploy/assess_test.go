@@ -89,7 +89,7 @@ func TestAssess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, tt.cb)
-			v := r.assess(tt.snap)
+			v := r.assess(tt.snap, t0.Add(time.Minute))
 			if v.state != tt.state || v.cause.Kind != tt.kind {
 				t.Fatalf("assess = state %d cause %+v, want state %d kind %q", v.state, v.cause, tt.state, tt.kind)
 			}
@@ -107,18 +107,18 @@ func TestAssessEventsOnceAndInOrder(t *testing.T) {
 	r := newRollout("ecs-svc/new", tdNew, tdOld, 1, t0, false)
 	s := svc(1, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 1, 0))
 	s.Events = []types.ServiceEvent{event("b", 2*time.Second, "(service s) has started 1 tasks: (task t)."), event("a", time.Second, "(service s) registered 1 targets")}
-	v := r.assess(s)
+	v := r.assess(s, t0)
 	if len(v.events) != 2 || str(v.events[0].Id) != "a" {
 		t.Fatalf("first snapshot events = %v, want a then b", v.events)
 	}
-	if v = r.assess(s); len(v.events) != 0 {
+	if v = r.assess(s, t0); len(v.events) != 0 {
 		t.Fatalf("second snapshot repeats %d events", len(v.events))
 	}
 	s.Deployments[0].FailedTasks = 1
-	if v = r.assess(s); !v.checkStopped {
+	if v = r.assess(s, t0); !v.checkStopped {
 		t.Fatal("a new failed task should ask for stopped reasons")
 	}
-	if v = r.assess(s); v.checkStopped {
+	if v = r.assess(s, t0); v.checkStopped {
 		t.Fatal("the same failed task asked twice")
 	}
 }
@@ -140,4 +140,34 @@ func TestRestoredOn(t *testing.T) {
 			t.Errorf("%s: restoredOn = %v, want %v", tt.name, got, tt.want)
 		}
 	}
+}
+
+func TestAssessPlacementWhenOldTasksMayStop(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	snap := func(running int32, events ...types.ServiceEvent) *types.Service {
+		s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, running), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2-running))
+		s.Events = events
+		return s
+	}
+	t.Run("progress clears it", func(t *testing.T) {
+		r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+		r.mayStopOld = true
+		if v := r.assess(snap(0, event("p", time.Second, place)), t0.Add(3*time.Second)); v.state != waiting {
+			t.Fatalf("a placement event with old tasks to stop ended the wait: %+v", v.cause)
+		}
+		if v := r.assess(snap(1), t0.Add(10*time.Minute)); v.state != waiting {
+			t.Fatalf("progress after the event still failed: %+v", v.cause)
+		}
+	})
+	t.Run("no progress makes it fatal", func(t *testing.T) {
+		r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+		r.mayStopOld = true
+		r.assess(snap(0, event("p", time.Second, place)), t0.Add(3*time.Second))
+		if v := r.assess(snap(0), t0.Add(time.Minute)); v.state != waiting {
+			t.Fatalf("failed before the grace: %+v", v.cause)
+		}
+		if v := r.assess(snap(0), t0.Add(3*time.Second+placeGrace)); v.state != failed || v.cause.Kind != CannotPlace || !strings.Contains(v.cause.Message, "container-instance c1") {
+			t.Fatalf("after the grace: state %d cause %+v", v.state, v.cause)
+		}
+	})
 }

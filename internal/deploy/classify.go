@@ -98,10 +98,7 @@ func ClassifyStoppedTask(t types.Task) Cause {
 		}
 	}
 	if strings.Contains(reason, "Essential container in task exited") || t.StopCode == types.TaskStopCodeEssentialContainerExited {
-		for _, c := range t.Containers {
-			if c.ExitCode == nil || *c.ExitCode == 0 {
-				continue
-			}
+		if c := exitedContainer(t.Containers); c != nil {
 			if *c.ExitCode == 137 || strings.Contains(str(c.Reason), "OutOfMemory") {
 				return Cause{OutOfMemory, fmt.Sprintf("task %s: container %s exited with code %d (out of memory: raise its memory or the task's)", id, str(c.Name), *c.ExitCode)}
 			}
@@ -118,6 +115,33 @@ func ClassifyStoppedTask(t types.Task) Cause {
 	}
 	// Scheduler and user stops (scaling, a newer deployment) are not failures.
 	return Cause{}
+}
+
+// exitedContainer picks the container that ended the task: one killed for
+// memory first, then one that failed on its own, before the others that
+// merely got SIGTERM (143) or SIGKILL when the task was torn down.
+func exitedContainer(cs []types.Container) *types.Container {
+	var pick *types.Container
+	rank := 0
+	for i := range cs {
+		c := &cs[i]
+		if c.ExitCode == nil || *c.ExitCode == 0 {
+			continue
+		}
+		r := 1
+		switch {
+		case strings.Contains(str(c.Reason), "OutOfMemory"):
+			r = 4
+		case *c.ExitCode == 137:
+			r = 3
+		case *c.ExitCode != 143:
+			r = 2
+		}
+		if r > rank {
+			pick, rank = c, r
+		}
+	}
+	return pick
 }
 
 // taskID is the last part of a task ARN.

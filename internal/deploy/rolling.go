@@ -42,6 +42,8 @@ func (r *run) rolling(ctx context.Context) {
 	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, id))
 	r.startPhase("rollout")
 	ro := newRollout(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
+	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
+	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	v, last := r.wait(ctx, ro, r.timeout(), true)
 	if v.state == completed {
 		if c := r.healthCheck(ctx); c.Kind != NotFatal {
@@ -120,7 +122,7 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 			continue
 		}
 		last = s.svc
-		v := ro.assess(s.svc)
+		v := ro.assess(s.svc, s.at)
 		for _, e := range v.events {
 			r.event(e)
 		}

@@ -76,6 +76,7 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 	deadline := ro.since.Add(timeout)
 	var last *types.Service
 	var apiErrs int
+	recheck := false // a task of ours was still stopping at the last look
 	for {
 		s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, ro.since)
 		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
@@ -99,13 +100,19 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 			return verdict{state: failed, cause: Cause{APIError, s.err.Error()}}, last
 		}
 		last = s.svc
-		v := ro.assess(s.svc)
+		v := ro.assess(s.svc, s.at)
 		for _, e := range v.events {
 			r.event(e)
 		}
-		if v.checkStopped && v.state == waiting {
-			if c := r.stoppedCause(ctx, ro); c.Kind != NotFatal {
+		if v.checkStopped || recheck {
+			c, pending := r.stoppedCause(ctx, ro)
+			recheck = pending
+			switch {
+			case c.Kind == NotFatal:
+			case v.state == waiting:
 				v.state, v.cause = failed, c
+			case v.state == failed && c.Kind != v.cause.Kind:
+				v.cause.Message += "; " + c.Message
 			}
 		}
 		if v.state != waiting {
@@ -132,13 +139,14 @@ func (r *run) event(e types.ServiceEvent) {
 }
 
 // stoppedCause reads the tasks of our deployment that stopped since the
-// last look and returns the first fatal cause among them.
-func (r *run) stoppedCause(ctx context.Context, ro *rollout) Cause {
+// last look and returns the first fatal cause among them; pending says a
+// task of ours is still stopping, so its reason is read on the next round.
+func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pending bool) {
 	p := r.t.Plan
 	list, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
 		DesiredStatus: types.DesiredStatusStopped})
 	if err != nil || len(list.TaskArns) == 0 {
-		return Cause{}
+		return Cause{}, err != nil
 	}
 	var fresh []string
 	for _, a := range list.TaskArns {
@@ -150,25 +158,26 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) Cause {
 		fresh = fresh[:100]
 	}
 	if len(fresh) == 0 {
-		return Cause{}
+		return Cause{}, false
 	}
 	out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: fresh})
 	if err != nil {
-		return Cause{}
+		return Cause{}, true
 	}
-	var first Cause
 	for _, t := range out.Tasks {
-		if t.LastStatus == nil || *t.LastStatus != "STOPPED" {
-			continue // still stopping: read it when it has its reason
-		}
-		r.stopSeen[str(t.TaskArn)] = true
 		ours := str(t.StartedBy) == ro.deployment
 		if str(t.StartedBy) == "" {
 			ours = str(t.TaskDefinitionArn) == ro.taskDef && t.CreatedAt != nil && !t.CreatedAt.Before(ro.since)
 		}
 		if !ours {
+			r.stopSeen[str(t.TaskArn)] = true
 			continue
 		}
+		if str(t.LastStatus) != "STOPPED" {
+			pending = true // still stopping: read it when it has its reason
+			continue
+		}
+		r.stopSeen[str(t.TaskArn)] = true
 		st := report.StoppedTask{ID: taskID(str(t.TaskArn)), Reason: str(t.StoppedReason), StopCode: string(t.StopCode)}
 		for _, c := range t.Containers {
 			st.Containers = append(st.Containers, report.ContainerExit{Name: str(c.Name), ExitCode: c.ExitCode, Reason: str(c.Reason)})
@@ -179,7 +188,7 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) Cause {
 			r.d.emit(r.name(), report.Warn, "stopped task: "+c.Message)
 		}
 	}
-	return first
+	return first, pending
 }
 
 // describeState says in one line what ECS is doing with the service, for
