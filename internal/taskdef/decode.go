@@ -253,11 +253,11 @@ func (d *decoder) unknown(f *frame, m member) {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	where := "here"
+	where := ""
 	if f.name != "" {
-		where = "in " + strconv.Quote(f.name)
+		where = " in " + strconv.Quote(f.name)
 	}
-	msg := fmt.Sprintf("unknown field %q %s (ECS would reject it)", m.key, where)
+	msg := fmt.Sprintf("unknown field %q%s (ECS would reject it)", m.key, where)
 	if s := suggest(m.key, names); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
 	}

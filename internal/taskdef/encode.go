@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"sort"
 	"strconv"
 	"time"
 
@@ -58,8 +59,10 @@ func (e *encoder) close() {
 	n := e.stack[len(e.stack)-1]
 	e.stack = e.stack[:len(e.stack)-1]
 	if n.str == "map" {
+		// Go maps iterate in random order; sort for a stable rendering.
 		n.str = ""
 		e.key = e.key[:len(e.key)-1]
+		sort.SliceStable(n.members, func(i, j int) bool { return n.members[i].key < n.members[j].key })
 	}
 }
 

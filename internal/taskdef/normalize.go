@@ -54,9 +54,6 @@ func (td *TaskDef) Normalize() *TaskDef {
 	slices.SortStableFunc(in.PlacementConstraints, func(a, b types.TaskDefinitionPlacementConstraint) int {
 		return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(str(a.Expression), str(b.Expression)))
 	})
-	slices.SortStableFunc(in.InferenceAccelerators, func(a, b types.InferenceAccelerator) int {
-		return strings.Compare(str(a.DeviceName), str(b.DeviceName))
-	})
 	slices.SortStableFunc(in.Tags, func(a, b types.Tag) int { return strings.Compare(str(a.Key), str(b.Key)) })
 
 	for i := range in.Volumes {

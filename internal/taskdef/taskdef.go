@@ -154,12 +154,13 @@ func FromECS(def *types.TaskDefinition, tags ...types.Tag) *TaskDef {
 // member of RegisterTaskDefinitionInput except tags, which live outside it).
 func inputFrom(def *types.TaskDefinition) ecs.RegisterTaskDefinitionInput {
 	return ecs.RegisterTaskDefinitionInput{
-		ContainerDefinitions:    def.ContainerDefinitions,
-		Family:                  def.Family,
-		Cpu:                     def.Cpu,
-		EnableFaultInjection:    def.EnableFaultInjection,
-		EphemeralStorage:        def.EphemeralStorage,
-		ExecutionRoleArn:        def.ExecutionRoleArn,
+		ContainerDefinitions: def.ContainerDefinitions,
+		Family:               def.Family,
+		Cpu:                  def.Cpu,
+		EnableFaultInjection: def.EnableFaultInjection,
+		EphemeralStorage:     def.EphemeralStorage,
+		ExecutionRoleArn:     def.ExecutionRoleArn,
+		//lint:ignore SA1019 old definitions may still carry it; dropping it would change them
 		InferenceAccelerators:   def.InferenceAccelerators,
 		IpcMode:                 def.IpcMode,
 		Memory:                  def.Memory,
