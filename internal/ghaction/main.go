@@ -26,6 +26,9 @@ type Env struct {
 // streams and returns its exit code: cli.Run, in production and in tests.
 type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
+// lastLines is how much of the command's error output a failed run's summary quotes.
+const lastLines = 15
+
 // exitUsage mirrors the CLI's exit code for input errors; the action's own input
 // errors are the same kind of mistake.
 const exitUsage = 2
@@ -56,16 +59,22 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 
 	args := in.CommandLine()
 	fmt.Fprintf(env.Stdout, "pier %s\n", quoteArgs(args))
-	var stdout bytes.Buffer
-	cmdOut := io.Writer(&stdout)
+	stdout := &commandSplitter{log: env.Stdout}
+	cmdOut := io.Writer(stdout)
 	if !in.JSON() {
 		cmdOut = env.Stdout // status: for people, straight to the log
 	}
+	last := &tail{n: lastLines}
 	progress := GroupPhases(env.Stderr)
-	code := run(ctx, args, cmdOut, progress)
+	code := run(ctx, args, cmdOut, io.MultiWriter(progress, last))
 	_ = progress.Close()
 
 	out, sum := interpret(in, code, stdout.Bytes(), dir, workspace, env.Stdout, w)
+	if code != 0 && len(sum.Failures) == 0 {
+		if t := last.String(); t != "" {
+			sum.Notes = append(sum.Notes, "The last lines pier printed:\n\n```\n"+t+"\n```")
+		}
+	}
 	sum.Command = in.Command
 	sum.Sandbox = in.Sandbox
 	if err := w.SetOutputs(out); err != nil {

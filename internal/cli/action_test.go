@@ -1,0 +1,339 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pier-deploy/pier/internal/plan"
+)
+
+// These tests run the real pier binary the way the GitHub runner runs the container:
+// the arguments from action.yml's runs.args, the inputs as INPUT_* variables (upper
+// case, hyphens kept), temporary GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, the
+// repository as GITHUB_WORKSPACE, and no AWS credentials: sandbox: true.
+
+var (
+	buildOnce sync.Once
+	pierBin   string
+	buildErr  error
+)
+
+// repoRoot is the repository, seen from this package's directory.
+var repoRoot, _ = filepath.Abs("../..")
+
+// pierBinary builds pier once per test run with the same flags as the Dockerfile.
+func pierBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pier-action-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		pierBin = filepath.Join(dir, "pier")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", pierBin, ".")
+		cmd.Dir = repoRoot
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = &buildError{err, string(out)}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building pier: %v", buildErr)
+	}
+	return pierBin
+}
+
+type buildError struct {
+	err error
+	out string
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + e.out }
+
+// runsArgs reads the container arguments from action.yml.
+func runsArgs(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "action.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Runs struct {
+			Args []string `yaml:"args"`
+		} `yaml:"runs"`
+	}
+	if err := yaml.Unmarshal(data, &a); err != nil {
+		t.Fatal(err)
+	}
+	return a.Runs.Args
+}
+
+// actionRun is what one run of the action left behind.
+type actionRun struct {
+	code           int
+	stdout, stderr string
+	outputs        map[string]string
+	summary        string
+}
+
+// runActionBinary runs the binary as the runner would with the given inputs (names as in
+// action.yml) and extra environment.
+func runActionBinary(t *testing.T, inputs, extraEnv map[string]string) actionRun {
+	t.Helper()
+	bin := pierBinary(t)
+	tmp := t.TempDir()
+	outFile, sumFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + tmp,
+		"TMPDIR=" + tmp,
+		"GITHUB_ACTIONS=true",
+		"GITHUB_WORKSPACE=" + repoRoot,
+		"GITHUB_OUTPUT=" + outFile,
+		"GITHUB_STEP_SUMMARY=" + sumFile,
+		"SOURCE_DATE_EPOCH=1700000000",
+	}
+	for name, v := range inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(name)+"="+v)
+	}
+	for k, v := range extraEnv {
+		env = append(env, k+"="+v)
+	}
+	cmd := exec.Command(bin, runsArgs(t)...)
+	cmd.Dir = repoRoot // docker run --workdir /github/workspace
+	cmd.Env = env
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s: %v", bin, err)
+	}
+	r := actionRun{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: readOutputs(t, outFile)}
+	if s, err := os.ReadFile(sumFile); err == nil {
+		r.summary = string(s)
+	}
+	return r
+}
+
+func (r actionRun) String() string {
+	return "exit " + strconv.Itoa(r.code) + "\n--- stdout\n" + r.stdout + "\n--- stderr\n" + r.stderr + "\n--- summary\n" + r.summary
+}
+
+// readOutputs parses a $GITHUB_OUTPUT file (name<<delimiter … delimiter, or name=value).
+func readOutputs(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("reading GITHUB_OUTPUT: %v", err)
+	}
+	out := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" {
+			continue
+		}
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			k, v, _ := strings.Cut(lines[i], "=")
+			out[k] = v
+			continue
+		}
+		var v []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			v = append(v, lines[i])
+		}
+		out[name] = strings.Join(v, "\n")
+	}
+	return out
+}
+
+// volatile matches what changes from run to run in a summary: ports, wall-clock times,
+// durations and digests (checked on their own through the outputs).
+var volatile = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
+	{regexp.MustCompile(`sha256:[0-9a-f]{64}`), "sha256:DIGEST"},
+	{regexp.MustCompile(`, \d{13}, \d{13}\n`), ", START, END\n"},
+	{regexp.MustCompile(`\| \d\d:\d\d:\d\d \|`), "| TIME |"},
+	{regexp.MustCompile(`\| (\d+h)?(\d+m)?[\d.]+(ms|s) \|\n`), "| DURATION |\n"},
+}
+
+func normalize(s string) string {
+	for _, v := range volatile {
+		s = v.re.ReplaceAllString(s, v.with)
+	}
+	return s
+}
+
+// actionGolden compares a normalized summary with testdata/name (-update rewrites it).
+func actionGolden(t *testing.T, name, got string) {
+	t.Helper()
+	got = normalize(got)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
+	}
+}
+
+var digestRef = regexp.MustCompile(`^127\.0\.0\.1:\d+/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$`)
+
+// TestActionDeploySandbox deploys the inforum services through the action, with
+// working-directory (INPUT_WORKING-DIRECTORY, hyphen kept) and a config relative to it.
+func TestActionDeploySandbox(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"working-directory": "testdata/inforum",
+		"config":            "pier.yaml",
+		"sandbox":           "true",
+		"timeout":           "20m",
+	}, nil)
+	if r.code != ExitOK {
+		t.Fatalf("action failed:\n%s", r)
+	}
+	if r.outputs["result"] != "success" || r.outputs["changed"] != "true" {
+		t.Errorf("result %q changed %q, want success and true", r.outputs["result"], r.outputs["changed"])
+	}
+	var images, tds map[string]string
+	if err := json.Unmarshal([]byte(r.outputs["images"]), &images); err != nil {
+		t.Fatalf("images output %q: %v", r.outputs["images"], err)
+	}
+	for _, name := range []string{"backend-springboot", "backend-nginx", "front-next", "front-nginx", "nexus"} {
+		if !digestRef.MatchString(images[name]) {
+			t.Errorf("images[%q] = %q, want repository@sha256:…", name, images[name])
+		}
+	}
+	if err := json.Unmarshal([]byte(r.outputs["task-definitions"]), &tds); err != nil {
+		t.Fatalf("task-definitions output %q: %v", r.outputs["task-definitions"], err)
+	}
+	for _, svc := range []string{"frontend", "backend", "nexus"} {
+		if !regexp.MustCompile(`^arn:aws:ecs:[a-z0-9-]+:\d{12}:task-definition/[\w-]+:\d+$`).MatchString(tds[svc]) {
+			t.Errorf("task-definitions[%q] = %q, want a task definition ARN", svc, tds[svc])
+		}
+	}
+	if _, ok := r.outputs["plan"]; ok {
+		t.Error("deploy wrote a plan output")
+	}
+	// One log group per phase, each closed.
+	for _, g := range []string{"::group::build", "::group::push", "::group::rollout backend", "::group::rollout frontend"} {
+		if !strings.Contains(r.stderr, g+"\n") {
+			t.Errorf("no log group %q in stderr", g)
+		}
+	}
+	if strings.Count(r.stderr, "::group::") != strings.Count(r.stderr, "::endgroup::") {
+		t.Error("log groups opened and closed do not pair up")
+	}
+	actionGolden(t, "action-deploy-summary.md", r.summary)
+}
+
+// TestActionPlanSandbox: command: plan writes the plan as an output and into the summary.
+func TestActionPlanSandbox(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"command": "plan",
+		"config":  "testdata/inforum/pier.yaml",
+		"sandbox": "true",
+		"timeout": "5m", // ignored by plan, as in nexus-upgrade.yml's dry run
+	}, nil)
+	if r.code != ExitOK {
+		t.Fatalf("action failed:\n%s", r)
+	}
+	if r.outputs["result"] != "success" || r.outputs["changed"] != "true" {
+		t.Errorf("result %q changed %q, want success and true (a fresh sandbox has everything to push)", r.outputs["result"], r.outputs["changed"])
+	}
+	p, err := plan.Read("plan output", []byte(r.outputs["plan"]))
+	if err != nil {
+		t.Fatalf("plan output: %v\n%s", err, r.outputs["plan"])
+	}
+	if len(p.Services) != 3 || len(p.Images) != 5 {
+		t.Errorf("plan has %d services and %d images, want 3 and 5", len(p.Services), len(p.Images))
+	}
+	if strings.Contains(r.outputs["plan"], "\n") {
+		t.Error("the plan output spans lines; it should be compact JSON")
+	}
+	actionGolden(t, "action-plan-summary.md", r.summary)
+}
+
+// TestActionLintAnnotations lints the inforum fixtures (with the seeds' own mistakes)
+// through the action: every finding of `pier lint --output json` becomes an annotation
+// on its file, line and column, relative to the workspace.
+func TestActionLintAnnotations(t *testing.T) {
+	direct := exec.Command(pierBinary(t), "lint", "-f", "testdata/inforum/pier.yaml", "--output", "json")
+	direct.Dir = repoRoot
+	direct.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, _ := direct.Output()
+	var doc struct {
+		Findings []struct {
+			File     string `json:"file"`
+			Line     int    `json:"line"`
+			Col      int    `json:"col"`
+			Severity string `json:"severity"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("pier lint --output json: %v\n%s", err, out)
+	}
+	if len(doc.Findings) == 0 {
+		t.Fatal("lint finds nothing in the inforum fixtures; the seeds' mistakes should show")
+	}
+
+	r := runActionBinary(t, map[string]string{"command": "lint", "config": "testdata/inforum/pier.yaml"}, nil)
+	wantCode := ExitOK
+	for _, f := range doc.Findings {
+		if f.Severity == "error" {
+			wantCode = ExitFailed
+		}
+		rel, err := filepath.Rel(repoRoot, filepath.Join(repoRoot, f.File))
+		if filepath.IsAbs(f.File) {
+			rel, err = filepath.Rel(repoRoot, f.File)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann := "::" + f.Severity + " col=" + strconv.Itoa(f.Col) + ",file=" + filepath.ToSlash(rel) + ",line=" + strconv.Itoa(f.Line) + ","
+		if !strings.Contains(r.stdout, ann) {
+			t.Errorf("no annotation starting %q in the log", ann)
+		}
+	}
+	if r.code != wantCode {
+		t.Errorf("exit %d, want %d:\n%s", r.code, wantCode, r)
+	}
+	if n := strings.Count(r.stdout, " title=pier lint"); n != len(doc.Findings) {
+		t.Errorf("%d annotations for %d findings", n, len(doc.Findings))
+	}
+	actionGolden(t, "action-lint-summary.md", r.summary)
+}
+
+// TestActionInputErrorBinary: a bad input fails the step with an annotation and
+// result failed, before pier runs anything.
+func TestActionInputErrorBinary(t *testing.T) {
+	r := runActionBinary(t, map[string]string{"timeout": "20"}, nil)
+	if r.code != ExitUsage || r.outputs["result"] != "failed" {
+		t.Errorf("exit %d result %q, want %d and failed", r.code, r.outputs["result"], ExitUsage)
+	}
+	if !strings.Contains(r.stdout, `::error::pier action: input "timeout": "20" is not a positive duration`) {
+		t.Errorf("no error annotation:\n%s", r)
+	}
+}
