@@ -50,6 +50,11 @@ func (r *run) recreate(ctx context.Context) {
 	}
 
 	r.startPhase("rollout")
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.endPhase("cancelled")
+		r.recreateBack(ctx, Cause{Cancelled, "cancelled after scaling to 0, before the new revision started"}, false)
+		return
+	}
 	since := r.d.o.clock.Now()
 	id, err := r.update(ctx, taskDef, p.DesiredCount.New, taskDef == p.Current.Arn)
 	if err != nil {

@@ -1,0 +1,108 @@
+package deploy_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/sim"
+)
+
+// Nexus on EFS: the simulator makes the mount exclusive (a second holder
+// exits with "data directory already in use") and records how many tasks
+// held it at once. Every recreate scenario must see at most one.
+func TestRecreateScenarios(t *testing.T) {
+	tests := []struct {
+		name  string
+		opts  []sim.Option
+		exit  int
+		cause string
+		final string
+	}{
+		{name: "success", exit: 0, final: "nexus:2"},
+		{name: "new nexus crashes and the old one is restored",
+			opts: []sim.Option{sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{Crash: true, ExitCode: 1, CrashAfter: 5 * time.Second})},
+			exit: 3, cause: "essential container nexus exited with code 1", final: "nexus:1"},
+		{name: "new nexus cannot be pulled",
+			opts: []sim.Option{sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{PullFailure: true})},
+			exit: 3, cause: "CannotPullContainerError", final: "nexus:1"},
+		{name: "throttled", opts: []sim.Option{sim.WithFaults(sim.Faults{ThrottleRate: 0.3})}, exit: 0, final: "nexus:2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, append([]sim.Option{sim.WithExclusiveMounts()}, tt.opts...)...)
+			e.inforum(t, 100, 4096, 4096)
+			l := &log{}
+			_, run, _ := e.deploy(t, context.Background(), l, nexusSpec(t, "3.72.0"))
+			s := run.Services[0]
+			if got := run.Result.ExitCode(); got != tt.exit {
+				t.Fatalf("exit %d (%s: %s), want %d\n%s", got, s.Outcome, s.Cause, tt.exit, l)
+			}
+			if !strings.Contains(s.Cause, tt.cause) || !strings.Contains(l.String(), tt.cause) {
+				t.Errorf("cause %q (or the output) does not mention %q\n%s", s.Cause, tt.cause, l)
+			}
+			td, n, _ := e.running(t, "nexus")
+			if td != tt.final || n != 1 || s.Final.String() != tt.final {
+				t.Errorf("nexus runs %s × %d (report: %s), want %s × 1", td, n, s.Final, tt.final)
+			}
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d tasks held the Nexus data directory at once", h)
+			}
+			if live := e.w.MaxLiveTasks("inforum", "nexus"); live > 1 {
+				t.Errorf("%d Nexus tasks were live at once", live)
+			}
+		})
+	}
+}
+
+// A cancelled workflow (SIGTERM) in the middle of a deployment: pier
+// reverses the step in flight, says so, and never leaves Nexus at 0.
+func TestCancelMidDeployment(t *testing.T) {
+	tests := []struct {
+		name    string
+		service string
+		phase   string // cancel when this phase starts
+		final   string
+		count   int32
+	}{
+		{name: "rolling, during the rollout", service: "backend", phase: "rollout", final: "ecs-backend-task:1", count: 2},
+		{name: "recreate, during the scale-down", service: "nexus", phase: "scale-down", final: "nexus:1", count: 1},
+		{name: "recreate, before the new task starts", service: "nexus", phase: "rollout", final: "nexus:1", count: 1},
+		{name: "recreate, while the new task starts", service: "nexus", phase: "health-check or started", final: "nexus:1", count: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sim.WithExclusiveMounts(), sim.WithImageBehavior("v2", sim.ImageBehavior{SlowStart: time.Minute}),
+				sim.WithImageBehavior("3.72.0", sim.ImageBehavior{SlowStart: time.Minute}))
+			e.inforum(t, 100, 4096, 4096)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			l := &log{on: func(p report.Progress) {
+				if (p.Kind == report.PhaseStart && p.Message == tt.phase) || (tt.phase == "health-check or started" && strings.HasPrefix(p.Message, "started nexus:2")) {
+					cancel()
+				}
+			}}
+			spec := backendSpec(t, "v2")
+			if tt.service == "nexus" {
+				spec = nexusSpec(t, "3.72.0")
+			}
+			_, run, _ := e.deploy(t, ctx, l, spec)
+			s := run.Services[0]
+			if run.Result.ExitCode() != 3 || !strings.Contains(s.Cause, "cancel") {
+				t.Fatalf("exit %d (%s: %s), want 3 with the cancel in the cause\n%s", run.Result.ExitCode(), s.Outcome, s.Cause, l)
+			}
+			if !strings.Contains(l.String(), "cancelled: finishing or reversing") {
+				t.Errorf("the output does not say what pier does on cancel\n%s", l)
+			}
+			td, n, _ := e.running(t, tt.service)
+			if td != tt.final || n != tt.count {
+				t.Errorf("%s runs %s × %d, want %s × %d", tt.service, td, n, tt.final, tt.count)
+			}
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d tasks held the Nexus data directory at once", h)
+			}
+		})
+	}
+}
