@@ -95,17 +95,29 @@ func ParseManifest(data []byte) (map[string]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(text, ": ")
-		if !ok || k == "" {
-			if strings.HasSuffix(text, ":") && len(text) > 1 {
-				k, v, ok = strings.TrimSuffix(text, ":"), "", true
-			} else {
-				return nil, fmt.Errorf("META-INF/MANIFEST.MF:%d:1: want `Name: value`, got %q", i+1, text)
-			}
+		if !ok && strings.HasSuffix(text, ":") {
+			k, v, ok = strings.TrimSuffix(text, ":"), "", true
+		}
+		if !ok || !validAttrName(k) {
+			return nil, fmt.Errorf("META-INF/MANIFEST.MF:%d:1: want `Name: value`, got %q", i+1, text)
 		}
 		attrs[k] = v
 		last = k
 	}
 	return attrs, nil
+}
+
+// validAttrName: the jar specification allows letters, digits, '-' and '_'.
+func validAttrName(k string) bool {
+	if k == "" || len(k) > 70 {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // fallbackLayers is Spring Boot's own default split, used for jars built

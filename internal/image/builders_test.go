@@ -1,0 +1,283 @@
+package image
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/registry/registrytest"
+)
+
+func buildOne(t *testing.T, img *config.Image, platforms []string, opts ...Option) (*Artifact, error) {
+	t.Helper()
+	return Build(context.Background(), &config.File{Platforms: platforms}, img, append([]Option{WithCacheDir(t.TempDir())}, opts...)...)
+}
+
+func TestCopyMirrorsEveryPlatform(t *testing.T) {
+	reg := registrytest.New(t)
+	src := reg.PushBase(t, "sonatype/nexus3:3.72.0", "linux/amd64", "linux/arm64")
+	a, err := buildOne(t, &config.Image{Name: "nexus", Copy: &config.CopyBuild{Source: src}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := name.ParseReference(src)
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Index == nil || a.Digest != desc.Digest {
+		t.Errorf("copy: index %v, digest %s; want the source index %s unchanged", a.Index != nil, a.Digest, desc.Digest)
+	}
+}
+
+func TestOCISources(t *testing.T) {
+	img := registrytest.BaseImage(t, v1.Platform{OS: "linux", Architecture: "amd64"}, 9)
+	want, _ := img.Digest()
+	wantCfg, _ := img.ConfigName()
+	dir := t.TempDir()
+
+	layoutDir := filepath.Join(dir, "layout")
+	lp, err := layout.Write(layoutDir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(dir, "image.oci.tar")
+	tarDir(t, layoutDir, archive)
+	saved := filepath.Join(dir, "saved.tar")
+	tag, _ := name.NewTag("example.com/app:1")
+	if err := tarball.WriteToFile(saved, tag, img); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name, path string
+		sameDigest bool // docker save keeps the config, not the manifest
+	}{
+		{"layout directory", layoutDir, true},
+		{"oci archive", archive, true},
+		{"docker save", saved, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := buildOne(t, &config.Image{Name: "app", OCI: &config.OCIBuild{Path: tc.path}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.sameDigest && a.Digest != want {
+				t.Errorf("digest %s, want %s", a.Digest, want)
+			}
+			cfg, err := a.Image.ConfigName()
+			if err != nil || cfg != wantCfg {
+				t.Errorf("config %s (%v), want %s", cfg, err, wantCfg)
+			}
+		})
+	}
+}
+
+// tarDir writes dir as a tar (an OCI archive when dir is a layout).
+func tarDir(t *testing.T, dir, out string) {
+	t.Helper()
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFilesBuilder(t *testing.T) {
+	reg := registrytest.New(t)
+	base := reg.PushBase(t, "library/debian:12")
+	src := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(src, "conf/sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "conf/a.yml"), []byte("a: 1\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(src, "conf/sub/b.yml"), []byte("b: 2\n"), 0o600))
+	must(t, os.WriteFile(filepath.Join(src, "run.sh"), []byte("#!/bin/sh\nexec app\n"), 0o700))
+	a, err := buildOne(t, &config.Image{Name: "tool", Files: &config.FilesBuild{
+		Base:       base,
+		Files:      map[string]string{"/opt/app/conf": filepath.Join(src, "conf"), "/usr/local/bin/run": filepath.Join(src, "run.sh")},
+		Entrypoint: []string{"/usr/local/bin/run"},
+		Env:        map[string]string{"APP_MODE": "prod", "PATH": "/opt/app/bin:/usr/bin:/bin"},
+		User:       "65534",
+		Workdir:    "/opt/app",
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := a.Image.ConfigFile()
+	c := cf.Config
+	if strings.Join(c.Entrypoint, " ") != "/usr/local/bin/run" || c.Cmd != nil || c.User != "65534" || c.WorkingDir != "/opt/app" {
+		t.Errorf("config = %+v", c)
+	}
+	if strings.Join(c.Env, " ") != "PATH=/opt/app/bin:/usr/bin:/bin APP_MODE=prod" {
+		t.Errorf("env = %q: want PATH replaced in place and APP_MODE added", c.Env)
+	}
+	got := listLayer(t, a)
+	want := "d755 opt/|d755 opt/app/|d755 opt/app/conf/|f644 opt/app/conf/a.yml|d755 opt/app/conf/sub/|f644 opt/app/conf/sub/b.yml|" +
+		"d755 usr/|d755 usr/local/|d755 usr/local/bin/|f755 usr/local/bin/run"
+	if got != want {
+		t.Errorf("layer:\n%s\nwant\n%s", got, want)
+	}
+}
+
+func listLayer(t *testing.T, a *Artifact) string {
+	t.Helper()
+	ls, _ := a.Image.Layers()
+	rc, err := ls[len(ls)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var out []string
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		kind := "f"
+		if h.Typeflag == tar.TypeDir {
+			kind = "d"
+		}
+		out = append(out, fmt.Sprintf("%s%o %s", kind, h.Mode, h.Name))
+	}
+	return strings.Join(out, "|")
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBaseManifestCache: a base pinned by digest builds from the cache with
+// the registry gone; a tag still needs the registry to say where it points.
+func TestBaseManifestCache(t *testing.T) {
+	reg := registrytest.New(t)
+	tagged := reg.PushBase(t, "library/nginx:1.27")
+	ref, _ := name.ParseReference(tagged)
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := ref.Context().Digest(desc.Digest.String()).String()
+	cache := WithCacheDir(t.TempDir())
+	conf := filepath.Join(testdata, "backend/nginx.conf")
+	build := func(base string) (*Artifact, error) {
+		return Build(context.Background(), &config.File{}, &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: base, Config: conf}}, cache)
+	}
+	first, err := build(pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Close()
+	again, err := build(pinned)
+	if err != nil {
+		t.Fatalf("rebuilding on a pinned base with the registry gone: %v", err)
+	}
+	if again.Digest != first.Digest || !again.Layers[0].Cached {
+		t.Errorf("offline rebuild: digest %s (was %s), layer cached %v", again.Digest, first.Digest, again.Layers[0].Cached)
+	}
+	if _, err := build(tagged); err == nil || !strings.Contains(err.Error(), "resolving base image") {
+		t.Errorf("tagged base with the registry gone: err = %v, want a resolving error", err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	reg := registrytest.New(t)
+	amd := reg.PushBase(t, "library/amd-only:1")
+	dir := t.TempDir()
+	noMain := filepath.Join(dir, "nomain.jar")
+	writeZip(t, noMain, map[string]string{"META-INF/MANIFEST.MF": "Manifest-Version: 1.0\r\n\r\n"})
+	badIdx := filepath.Join(dir, "badidx.jar")
+	writeZip(t, badIdx, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\r\n\r\n", "BOOT-INF/layers.idx": "dependencies:\n"})
+	must(t, os.MkdirAll(filepath.Join(dir, "conf"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "conf", "x"), []byte("x"), 0o644))
+	for _, tc := range []struct {
+		name      string
+		img       *config.Image
+		platforms []string
+		want      string
+	}{
+		{"no builder", &config.Image{Name: "x"}, nil, "no builder is set"},
+		{"next without standalone", &config.Image{Name: "web", Next: &config.NextBuild{Base: amd, Dir: dir}}, nil, "output: 'standalone'"},
+		{"jar without Main-Class", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: noMain}}, nil, "no Main-Class"},
+		{"not a jar", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: filepath.Join(dir, "conf", "x")}}, nil, "opening jar"},
+		{"bad layers.idx", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: badIdx}}, nil, "BOOT-INF/layers.idx:1:1"},
+		{"missing platform", &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: amd, Config: filepath.Join(testdata, "backend/nginx.conf")}}, []string{"linux/arm64"}, "is linux/amd64, not linux/arm64"},
+		{"relative destination", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"etc/x": filepath.Join(dir, "conf", "x")}}}, nil, "must be an absolute path"},
+		{"two sources for one path", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc": filepath.Join(dir, "conf"), "/etc/x": filepath.Join(dir, "conf", "x")}}}, nil, `two sources for "/etc/x"`},
+		{"missing file", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc/y": filepath.Join(dir, "nope")}}}, nil, "reading"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := buildOne(t, tc.img, tc.platforms)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "building image "+`"`+tc.img.Name+`"`) {
+				t.Errorf("err = %v, want it to name the image and contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func writeZip(t *testing.T, path string, files map[string]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for n, data := range files {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
