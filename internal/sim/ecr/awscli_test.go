@@ -1,0 +1,113 @@
+package ecr
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// awsCLI runs Debian's AWS CLI against endpoint with throwaway credentials and no
+// user configuration. It skips when the CLI is missing, unless PIER_INTEGRATION=1.
+func awsCLI(t *testing.T, endpoint string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	path := "/usr/bin/aws"
+	if _, statErr := os.Stat(path); statErr != nil {
+		p, lookErr := exec.LookPath("aws")
+		if lookErr != nil {
+			if os.Getenv("PIER_INTEGRATION") == "1" {
+				t.Fatalf("PIER_INTEGRATION=1 but the AWS CLI is not installed: %v", lookErr)
+			}
+			t.Skip("the AWS CLI is not installed")
+		}
+		path = p
+	}
+	home := t.TempDir()
+	cmd := exec.Command(path, append([]string{"--endpoint-url", endpoint, "--region", "eu-west-1", "--output", "json"}, args...)...)
+	cmd.Env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
+		"AWS_ACCESS_KEY_ID=AKIDSIM", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=",
+		"AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// TestAWSCLI checks the wire format with a second, independent client: the AWS CLI
+// (botocore) serializes requests and parses replies on its own.
+func TestAWSCLI(t *testing.T) {
+	e := newEnv(t)
+	out, stderr, err := awsCLI(t, e.srv.URL, "ecr", "create-repository", "--repository-name", "inforum/frontend",
+		"--image-tag-mutability", "IMMUTABLE", "--image-scanning-configuration", "scanOnPush=true")
+	if err != nil {
+		t.Fatalf("create-repository: %v\n%s", err, stderr)
+	}
+	var created struct {
+		Repository struct {
+			RepositoryURI              string `json:"repositoryUri"`
+			ImageTagMutability         string `json:"imageTagMutability"`
+			CreatedAt                  string `json:"createdAt"`
+			ImageScanningConfiguration struct {
+				ScanOnPush bool `json:"scanOnPush"`
+			} `json:"imageScanningConfiguration"`
+		} `json:"repository"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatalf("create-repository printed %s: %v", out, err)
+	}
+	r := created.Repository
+	at, perr := time.Parse(time.RFC3339, r.CreatedAt)
+	if r.RepositoryURI != e.host+"/inforum/frontend" || r.ImageTagMutability != "IMMUTABLE" || !r.ImageScanningConfiguration.ScanOnPush ||
+		perr != nil || !at.Equal(e.clock.Now()) {
+		t.Errorf("created %+v (createdAt: %v)", r, perr)
+	}
+
+	// The CLI's password opens the registry.
+	pw, stderr, err := awsCLI(t, e.srv.URL, "ecr", "get-login-password")
+	if err != nil {
+		t.Fatalf("get-login-password: %v\n%s", err, stderr)
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/v2/", nil)
+	req.SetBasicAuth("AWS", strings.TrimSpace(pw))
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /v2/ with the CLI's password: %d", resp.StatusCode)
+	}
+
+	img := randomImage(t, 2)
+	if err := e.push(t, "inforum/frontend:v1", img, e.auth(t)); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err = awsCLI(t, e.srv.URL, "ecr", "describe-images", "--repository-name", "inforum/frontend", "--image-ids", "imageTag=v1")
+	if err != nil {
+		t.Fatalf("describe-images: %v\n%s", err, stderr)
+	}
+	var images struct {
+		ImageDetails []struct {
+			ImageDigest      string   `json:"imageDigest"`
+			ImageTags        []string `json:"imageTags"`
+			ImageSizeInBytes int64    `json:"imageSizeInBytes"`
+		} `json:"imageDetails"`
+	}
+	if err := json.Unmarshal([]byte(out), &images); err != nil || len(images.ImageDetails) != 1 {
+		t.Fatalf("describe-images printed %s (%v)", out, err)
+	}
+	if d := images.ImageDetails[0]; d.ImageDigest != digest(t, img) || strings.Join(d.ImageTags, ",") != "v1" || d.ImageSizeInBytes == 0 {
+		t.Errorf("describe-images %+v", d)
+	}
+
+	_, stderr, err = awsCLI(t, e.srv.URL, "ecr", "describe-repositories", "--repository-names", "ghost")
+	if err == nil || !strings.Contains(stderr, "RepositoryNotFoundException") {
+		t.Errorf("describe-repositories ghost: %v, stderr %q", err, stderr)
+	}
+}
