@@ -89,14 +89,6 @@ func (w *Writer) AddSummary(markdown string) error {
 	return safely("writing the job summary to $GITHUB_STEP_SUMMARY", func() { w.a.AddStepSummary(markdown) })
 }
 
-// Mask hides secret in every later line of the log.
-func (w *Writer) Mask(secret string) {
-	if secret == "" {
-		return // ::add-mask:: with nothing would mask nothing and only add noise
-	}
-	_ = safely("masking a secret", func() { w.a.AddMask(secret) })
-}
-
 // Group opens a collapsed log group; EndGroup closes it.
 func (w *Writer) Group(title string) { _ = safely("opening a log group", func() { w.a.Group(title) }) }
 
