@@ -19,6 +19,9 @@ type options struct {
 	images    []imageRule
 	exclusive bool
 	timing    Timing
+
+	healthURLs []healthURL
+	world      *WorldFile
 }
 
 func defaultOptions() options {

@@ -48,20 +48,21 @@ type World struct {
 	families     map[string]*family
 	familyOrder  []string
 
-	calls      map[string]int
-	faults     Faults
-	faultRNG   *rand.Rand
-	images     []imageRule
-	exclusive  bool
-	mounts     map[string]*mountState
-	seq        int64
-	timing     Timing
-	targets    targetModel
-	registry   imageStore
-	ecr        *ecr.Service
-	elb        *elbv2.Service
-	ticker     *clock.Timer
-	serviceNum int
+	calls     map[string]int
+	faults    Faults
+	faultRNG  *rand.Rand
+	images    []imageRule
+	exclusive bool
+	mounts    map[string]*mountState
+	seq       int64
+	timing    Timing
+	targets   targetModel
+	registry  imageStore
+	ecr       *ecr.Service
+	elb       *elbv2.Service
+	ticker    *clock.Timer
+	health    map[string]healthURL // host:port → service
+	worldFile *WorldFile
 }
 
 // New returns an empty world (no clusters) with a virtual clock at clock.Epoch.
@@ -91,6 +92,13 @@ func New(opts ...Option) *World {
 	w.targets = elbTargets{w.elb}
 	w.ecr = ecr.New(w.account, w.region, w.clock.Now)
 	w.registry = ecrStore{w.ecr}
+	w.worldFile = o.world
+	for _, h := range o.healthURLs {
+		// A bad URL in an option is a programming error in a test.
+		if err := w.mapHealthURL(h.url, h.cluster, h.service); err != nil {
+			panic(err)
+		}
+	}
 	w.ticker = w.clock.Every(w.tick, w.step)
 	return w
 }

@@ -1,0 +1,105 @@
+package sim
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/config"
+)
+
+const inforumYAML = "../../testdata/inforum/pier.yaml"
+
+func loadInforum(t *testing.T) *config.File {
+	t.Helper()
+	f, err := config.Load(inforumYAML, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func startSandbox(t *testing.T, worldFile string) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv, err := NewSandbox(ctx, loadInforum(t), worldFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	cfg := srv.AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	return &env{w: srv.World(), srv: srv, ecs: ecs.NewFromConfig(cfg), ctx: ctx}
+}
+
+func TestDefaultWorldFromPierYAML(t *testing.T) {
+	e := startSandbox(t, "")
+	out := must(e.ecs.DescribeServices(e.ctx, &ecs.DescribeServicesInput{Cluster: aws.String("inforum"), Services: []string{"frontend", "backend", "nexus"}}))(t)
+	want := map[string]struct {
+		n  int32
+		lt ecstypes.LaunchType
+	}{"frontend": {1, ecstypes.LaunchTypeEc2}, "backend": {2, ecstypes.LaunchTypeEc2}, "nexus": {1, ecstypes.LaunchTypeFargate}}
+	for _, s := range out.Services {
+		w := want[aws.ToString(s.ServiceName)]
+		if s.RunningCount != w.n || s.DesiredCount != w.n || s.LaunchType != w.lt || len(s.Deployments) != 1 ||
+			s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted || len(s.LoadBalancers) != 1 {
+			t.Errorf("%s: running %d desired %d launch %s deployments %d lbs %d\n%s", aws.ToString(s.ServiceName), s.RunningCount, s.DesiredCount, s.LaunchType, len(s.Deployments), len(s.LoadBalancers), eventLog(s))
+		}
+	}
+	if len(out.Services) != 3 {
+		t.Fatalf("%d services, failures %v", len(out.Services), out.Failures)
+	}
+	// Enough EC2 capacity for a rolling update with maximumPercent 200:
+	// 2 × (2048 + 2 × 1024) CPU units.
+	ci := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("inforum")}))(t)
+	desc := must(e.ecs.DescribeContainerInstances(e.ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("inforum"), ContainerInstances: ci.ContainerInstanceArns}))(t)
+	var total, remaining int32
+	for _, i := range desc.ContainerInstances {
+		for _, r := range i.RegisteredResources {
+			if aws.ToString(r.Name) == "CPU" {
+				total += r.IntegerValue
+			}
+		}
+		for _, r := range i.RemainingResources {
+			if aws.ToString(r.Name) == "CPU" {
+				remaining += r.IntegerValue
+			}
+		}
+	}
+	if total < 8192 || total-remaining != 4096 {
+		t.Errorf("EC2 CPU %d registered, %d used; want ≥ 8192 with 4096 used", total, total-remaining)
+	}
+	// The synthetic base images are in the registry.
+	for _, ref := range []string{"docker.io/sonatype/nexus3:3.72.0", "public.ecr.aws/docker/library/nginx:1.27-alpine"} {
+		if _, ok := e.w.ECR().HasImage(ref); !ok {
+			t.Errorf("base image %s not seeded", ref)
+		}
+	}
+	// Nexus's health URL answers while its task runs, and stops answering once it is gone.
+	client := e.srv.HTTPClient()
+	get := func() int {
+		resp, err := client.Get("http://nexus.inforum.internal:8081/service/rest/v1/status/writable")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(); got != http.StatusOK {
+		t.Errorf("health URL answered %d, want 200", got)
+	}
+	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("nexus"), DesiredCount: aws.Int32(0)}))(t)
+	e.advance(time.Minute)
+	if got := get(); got != http.StatusServiceUnavailable {
+		t.Errorf("health URL answered %d with no task, want 503", got)
+	}
+	if _, err := client.Get("http://elsewhere.example:80/"); err == nil {
+		t.Error("an unmapped host answered")
+	}
+}

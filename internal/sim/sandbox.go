@@ -1,0 +1,79 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/config"
+)
+
+// NewSandbox starts a private in-process sandbox for a pier.yaml (what
+// `--sandbox` runs commands against): the default world of the file
+// (FromConfig), overridden by worldFile when it is not empty, served on a
+// free loopback port until ctx ends. The clock is not driven unless the world
+// file sets speed: code that waits with srv.World().Clock().Sleep then moves
+// virtual time itself, instantly and deterministically.
+func NewSandbox(ctx context.Context, f *config.File, worldFile string, opts ...Option) (*Server, error) {
+	if worldFile != "" {
+		wf, err := LoadWorldFile(worldFile)
+		if err != nil {
+			return nil, err
+		}
+		opts = append([]Option{WithWorldFile(wf)}, opts...)
+	}
+	w, err := FromConfig(f, opts...)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := w.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if wf := w.worldFile; wf != nil && wf.Speed > 0 {
+		srv.Drive(ctx, wf.Speed)
+	}
+	return srv, nil
+}
+
+// Drive runs the world's clock at speed times real time in the background
+// until ctx ends or the server closes.
+func (s *Server) Drive(ctx context.Context, speed float64) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		<-s.done
+		cancel()
+	}()
+	go s.world.clock.Run(ctx, speed, 20*time.Millisecond)
+}
+
+// Env returns the environment that points AWS clients at the server: the
+// endpoint of each service, the region and dummy credentials.
+func (s *Server) Env() []string {
+	return []string{
+		"AWS_ENDPOINT_URL_ECS=" + s.URL,
+		"AWS_ENDPOINT_URL_ECR=" + s.URL,
+		"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + s.URL,
+		"AWS_REGION=" + s.world.region,
+		"AWS_ACCESS_KEY_ID=AKIASIMULATOR0000000",
+		"AWS_SECRET_ACCESS_KEY=simulator-secret-key",
+	}
+}
+
+// Describe is a one-line summary of the world for humans.
+func (w *World) Describe() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var services, instances, tasks int
+	for _, c := range w.clusters {
+		services += len(c.services)
+		instances += len(c.instances)
+		for _, t := range c.taskList {
+			if t.lastStatus == statusRunning {
+				tasks++
+			}
+		}
+	}
+	return fmt.Sprintf("%d clusters, %d services, %d running tasks, %d EC2 instances, account %s, region %s",
+		len(w.clusters), services, tasks, instances, w.account, w.region)
+}

@@ -1,0 +1,267 @@
+package sim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// WorldFile is a sandbox world written in YAML. Every part is optional; what
+// it names overrides the default world built from pier.yaml:
+//
+//	seed: 7
+//	speed: 60                  # sandbox: virtual seconds per real second
+//	exclusiveMounts: true
+//	clusters:
+//	  inforum:
+//	    instances: [{cpu: 4096, memory: 15742, count: 1}]
+//	services:
+//	  backend: {desiredCount: 2, minimumHealthyPercent: 50, circuitBreaker: {enable: true, rollback: true}}
+//	images:
+//	  - match: "*backend-nginx*"
+//	    crash: true
+//	    exitCode: 137
+//	faults: {throttleRate: 0.05, operations: [DescribeServices]}
+type WorldFile struct {
+	Path            string                   `yaml:"-"`
+	Seed            *uint64                  `yaml:"seed"`
+	Speed           float64                  `yaml:"speed"`
+	Account         string                   `yaml:"account"`
+	Region          string                   `yaml:"region"`
+	ExclusiveMounts *bool                    `yaml:"exclusiveMounts"`
+	Clusters        map[string]WorldCluster  `yaml:"clusters"`
+	Services        map[string]WorldService  `yaml:"services"`
+	Images          []WorldImage             `yaml:"images"`
+	Faults          Faults                   `yaml:"faults"`
+	Timing          map[string]time.Duration `yaml:"timing"`
+}
+
+// WorldCluster sets a cluster's EC2 capacity; it replaces the default capacity.
+type WorldCluster struct {
+	Instances []WorldInstances `yaml:"instances"`
+}
+
+// WorldInstances are count container instances of one size.
+type WorldInstances struct {
+	CPU    int32 `yaml:"cpu"`    // CPU units (4096 = 4 vCPU)
+	Memory int32 `yaml:"memory"` // MiB
+	Count  int   `yaml:"count"`  // default 1
+}
+
+// WorldService overrides how a pier.yaml service starts in the sandbox.
+type WorldService struct {
+	DesiredCount          *int32         `yaml:"desiredCount"`
+	MinimumHealthyPercent *int32         `yaml:"minimumHealthyPercent"`
+	MaximumPercent        *int32         `yaml:"maximumPercent"`
+	CircuitBreaker        *WorldBreaker  `yaml:"circuitBreaker"`
+	HealthCheckGrace      *int32         `yaml:"healthCheckGracePeriodSeconds"`
+	LoadBalancer          *bool          `yaml:"loadBalancer"` // false: no target group
+	DeregistrationDelay   *time.Duration `yaml:"deregistrationDelay"`
+}
+
+// WorldBreaker is the deployment circuit breaker of a service.
+type WorldBreaker struct {
+	Enable   bool `yaml:"enable"`
+	Rollback bool `yaml:"rollback"`
+}
+
+// WorldImage is one per-image behaviour rule; Match is a glob or substring
+// of the image reference.
+type WorldImage struct {
+	Match         string `yaml:"match"`
+	ImageBehavior `yaml:",inline"`
+}
+
+// WorldError is a problem in a world file, at file:line:col.
+type WorldError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *WorldError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// LoadWorldFile reads a world file.
+func LoadWorldFile(path string) (*WorldFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading world file: %w", err)
+	}
+	return ParseWorldFile(path, data)
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
+
+// ParseWorldFile parses a world file's bytes; name is used in errors.
+func ParseWorldFile(name string, data []byte) (*WorldFile, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	wf := &WorldFile{Path: name}
+	if root.Kind == 0 {
+		return wf, nil
+	}
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(wf); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	wf.Path = name
+	if err := wf.validate(&root); err != nil {
+		return nil, err
+	}
+	return wf, nil
+}
+
+// yamlError turns the YAML library's "line N: msg" into file:line:col: msg.
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		if col == 0 {
+			col = 1
+		}
+		return &WorldError{File: name, Line: line, Col: col, Msg: m[3]}
+	}
+	return &WorldError{File: name, Msg: msg}
+}
+
+// find returns the node at a path of mapping keys (or "" when absent).
+func find(n *yaml.Node, path ...string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, key := range path {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
+
+func (wf *WorldFile) errAt(root *yaml.Node, msg string, path ...string) error {
+	e := &WorldError{File: wf.Path, Msg: msg}
+	if n := find(root, path...); n != nil {
+		e.Line, e.Col = n.Line, n.Column
+	}
+	return e
+}
+
+var timingKeys = map[string]func(*Timing) *time.Duration{
+	"provision":        func(t *Timing) *time.Duration { return &t.Provision },
+	"pull":             func(t *Timing) *time.Duration { return &t.Pull },
+	"stop":             func(t *Timing) *time.Duration { return &t.Stop },
+	"deprovision":      func(t *Timing) *time.Duration { return &t.Deprovision },
+	"conflictExit":     func(t *Timing) *time.Duration { return &t.ConflictExit },
+	"stoppedRetention": func(t *Timing) *time.Duration { return &t.StoppedRetention },
+	"stableAfter":      func(t *Timing) *time.Duration { return &t.StableAfter },
+	"steadyAfter":      func(t *Timing) *time.Duration { return &t.SteadyAfter },
+}
+
+func (wf *WorldFile) validate(root *yaml.Node) error {
+	rate := func(v float64, key string) error {
+		if v < 0 || v > 1 {
+			return wf.errAt(root, fmt.Sprintf("faults.%s must be between 0 and 1, not %g", key, v), "faults", key)
+		}
+		return nil
+	}
+	if err := rate(wf.Faults.ThrottleRate, "throttleRate"); err != nil {
+		return err
+	}
+	if err := rate(wf.Faults.ServerErrorRate, "serverErrorRate"); err != nil {
+		return err
+	}
+	if wf.Speed < 0 {
+		return wf.errAt(root, "speed must be positive (virtual seconds per real second)", "speed")
+	}
+	for name, c := range wf.Clusters {
+		for i, in := range c.Instances {
+			if in.CPU <= 0 || in.Memory <= 0 || in.Count < 0 {
+				return wf.errAt(root, fmt.Sprintf("clusters.%s.instances[%d] needs a positive cpu and memory (and count ≥ 0)", name, i), "clusters", name, "instances")
+			}
+		}
+	}
+	for name, s := range wf.Services {
+		if p := s.MinimumHealthyPercent; p != nil && (*p < 0 || *p > 100) {
+			return wf.errAt(root, fmt.Sprintf("services.%s.minimumHealthyPercent must be between 0 and 100", name), "services", name, "minimumHealthyPercent")
+		}
+		if p := s.MaximumPercent; p != nil && (*p < 100 || *p > 200) {
+			return wf.errAt(root, fmt.Sprintf("services.%s.maximumPercent must be between 100 and 200", name), "services", name, "maximumPercent")
+		}
+		if d := s.DesiredCount; d != nil && *d < 0 {
+			return wf.errAt(root, fmt.Sprintf("services.%s.desiredCount must not be negative", name), "services", name, "desiredCount")
+		}
+	}
+	for i, im := range wf.Images {
+		if im.Match == "" {
+			return wf.errAt(root, fmt.Sprintf("images[%d] needs match: (a glob or substring of the image reference)", i), "images")
+		}
+	}
+	for k, v := range wf.Timing {
+		if timingKeys[k] == nil {
+			return wf.errAt(root, fmt.Sprintf("timing: unknown step %q (provision, pull, stop, deprovision, conflictExit, stoppedRetention, stableAfter, steadyAfter)", k), "timing", k)
+		}
+		if v < 0 {
+			return wf.errAt(root, fmt.Sprintf("timing.%s must not be negative", k), "timing", k)
+		}
+	}
+	return nil
+}
+
+// Options turns the world-wide settings of the file into options.
+func (wf *WorldFile) Options() []Option {
+	var opts []Option
+	if wf.Seed != nil {
+		opts = append(opts, WithSeed(*wf.Seed))
+	}
+	if wf.Account != "" {
+		opts = append(opts, WithAccount(wf.Account))
+	}
+	if wf.Region != "" {
+		opts = append(opts, WithRegion(wf.Region))
+	}
+	if wf.ExclusiveMounts != nil && *wf.ExclusiveMounts {
+		opts = append(opts, WithExclusiveMounts())
+	}
+	opts = append(opts, WithFaults(wf.Faults))
+	for _, im := range wf.Images {
+		opts = append(opts, WithImageBehavior(im.Match, im.ImageBehavior))
+	}
+	if len(wf.Timing) > 0 {
+		t := DefaultTiming()
+		for k, v := range wf.Timing {
+			*timingKeys[k](&t) = v
+		}
+		opts = append(opts, WithTiming(t))
+	}
+	return opts
+}
