@@ -112,13 +112,7 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 		DesiredCount:   svc.DesiredCount, RunningCount: svc.RunningCount,
 		LaunchType: launchType(svc),
 	}
-	if dc := svc.DeploymentConfiguration; dc != nil {
-		os.Deployment.MinimumHealthyPercent = aws.ToInt32(dc.MinimumHealthyPercent)
-		os.Deployment.MaximumPercent = aws.ToInt32(dc.MaximumPercent)
-		if cb := dc.DeploymentCircuitBreaker; cb != nil {
-			os.Deployment.CircuitBreaker, os.Deployment.Rollback = cb.Enable, cb.Rollback
-		}
-	}
+	os.Deployment = deploymentConfig(svc)
 	for _, dep := range svc.Deployments {
 		od := plan.ObservedDeployment{ID: str(dep.Id), Status: str(dep.Status), TaskDefinition: str(dep.TaskDefinition), RolloutState: string(dep.RolloutState)}
 		if od.Status == "PRIMARY" {
@@ -154,6 +148,20 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 		os.Candidates = append(os.Candidates, plan.Candidate{Revision: revision(arn), Fields: f})
 	}
 	return os, nil
+}
+
+// deploymentConfig reads the part of the service's deployment
+// configuration that decides how a rollout proceeds.
+func deploymentConfig(svc *types.Service) plan.DeploymentConfig {
+	var c plan.DeploymentConfig
+	if dc := svc.DeploymentConfiguration; dc != nil {
+		c.MinimumHealthyPercent = aws.ToInt32(dc.MinimumHealthyPercent)
+		c.MaximumPercent = aws.ToInt32(dc.MaximumPercent)
+		if cb := dc.DeploymentCircuitBreaker; cb != nil {
+			c.CircuitBreaker, c.Rollback = cb.Enable, cb.Rollback
+		}
+	}
+	return c
 }
 
 // launchType is EC2 for services on EC2 capacity, by launch type or by a

@@ -1,0 +1,71 @@
+package deploy_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/deploy"
+	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/sim"
+)
+
+func TestRollbackCommandReturnsToThePreviousRevision(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		spec func(testing.TB, string) deploy.Spec
+		ref  deploy.Ref
+		want string
+	}{
+		{"rolling", backendSpec, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}, "ecs-backend-task:1"},
+		{"recreate", nexusSpec, deploy.Ref{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate"}, "nexus:1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sim.WithExclusiveMounts())
+			e.inforum(t, 100, 4096, 4096)
+			v := "v2"
+			if tt.ref.Name == "nexus" {
+				v = "3.72.0"
+			}
+			if _, run, _ := e.deploy(t, context.Background(), nil, tt.spec(t, v)); run.Result != report.Success {
+				t.Fatalf("deploy: %s %+v", run.Result, run.Services)
+			}
+			target, err := deploy.RollbackTarget(e.ctx, e.ecs, tt.ref, 20*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := &log{}
+			d := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l))
+			got := d.Apply(context.Background(), []deploy.Target{target})
+			if got[0].Outcome != report.Success || got[0].Final.String() != tt.want {
+				t.Fatalf("rollback: %s to %s (%s)\n%s", got[0].Outcome, got[0].Final, got[0].Cause, l)
+			}
+			if td, _, _ := e.running(t, tt.ref.Service); td != tt.want {
+				t.Errorf("service runs %s, want %s", td, tt.want)
+			}
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d tasks held the Nexus data directory at once", h)
+			}
+			st, err := deploy.Status(e.ctx, e.ecs, []deploy.Ref{tt.ref}, 5, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !st[0].Found || st[0].TaskDef.String() != tt.want || len(st[0].Deployments) == 0 || len(st[0].Events) == 0 {
+				t.Errorf("status = %+v", st[0])
+			}
+			if !strings.Contains(st[0].Events[0].Message, "steady state") && !strings.Contains(st[0].Events[0].Message, "completed") {
+				t.Errorf("newest event %q", st[0].Events[0].Message)
+			}
+		})
+	}
+}
+
+func TestRollbackWithoutOlderRevision(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	_, err := deploy.RollbackTarget(e.ctx, e.ecs, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum"}, time.Minute)
+	if err == nil || !strings.Contains(err.Error(), "no older ACTIVE revision") {
+		t.Fatalf("err = %v", err)
+	}
+}

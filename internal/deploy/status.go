@@ -1,0 +1,192 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/awsapi"
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+// Ref names one service of pier.yaml in ECS.
+type Ref struct {
+	Name, Service, Cluster string
+	Strategy               string
+}
+
+// ServiceStatus is what `pier status` shows of one service.
+type ServiceStatus struct {
+	Name         string               `json:"name"`
+	Service      string               `json:"service"`
+	Cluster      string               `json:"cluster"`
+	Found        bool                 `json:"found"`
+	Status       string               `json:"status,omitempty"`
+	TaskDef      plan.Revision        `json:"taskDefinition"`
+	Desired      int32                `json:"desiredCount"`
+	Running      int32                `json:"runningCount"`
+	Pending      int32                `json:"pendingCount"`
+	Deployments  []DeploymentStatus   `json:"deployments,omitempty"`
+	Events       []report.Event       `json:"events,omitempty"`       // newest first
+	StoppedTasks []report.StoppedTask `json:"stoppedTasks,omitempty"` // most recent first
+}
+
+// DeploymentStatus is one deployment of a service.
+type DeploymentStatus struct {
+	ID           string        `json:"id"`
+	Status       string        `json:"status"`
+	TaskDef      plan.Revision `json:"taskDefinition"`
+	RolloutState string        `json:"rolloutState,omitempty"`
+	Reason       string        `json:"reason,omitempty"`
+	Desired      int32         `json:"desiredCount"`
+	Running      int32         `json:"runningCount"`
+	Pending      int32         `json:"pendingCount"`
+	Failed       int32         `json:"failedTasks"`
+	Created      time.Time     `json:"created"`
+}
+
+// Status reads services with their deployments, the last events events
+// and the reasons of up to stopped recently stopped tasks.
+func Status(ctx context.Context, api awsapi.ECS, refs []Ref, events, stopped int) ([]ServiceStatus, error) {
+	out := make([]ServiceStatus, len(refs))
+	for i, r := range refs {
+		out[i] = ServiceStatus{Name: r.Name, Service: r.Service, Cluster: r.Cluster}
+	}
+	byCluster := map[string][]int{}
+	for i, r := range refs {
+		byCluster[r.Cluster] = append(byCluster[r.Cluster], i)
+	}
+	clusters := make([]string, 0, len(byCluster))
+	for c := range byCluster {
+		clusters = append(clusters, c)
+	}
+	sort.Strings(clusters)
+	for _, c := range clusters {
+		idx := byCluster[c]
+		for k := 0; k < len(idx); k += maxDescribe {
+			chunk := idx[k:min(k+maxDescribe, len(idx))]
+			names := make([]string, len(chunk))
+			for j, i := range chunk {
+				names[j] = refs[i].Service
+			}
+			resp, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c), Services: names})
+			if err != nil {
+				return nil, fmt.Errorf("describing services in cluster %s: %w", c, err)
+			}
+			for _, i := range chunk {
+				for _, s := range resp.Services {
+					if str(s.ServiceName) == refs[i].Service {
+						fill(&out[i], &s, events)
+					}
+				}
+			}
+		}
+	}
+	for i := range out {
+		if !out[i].Found || stopped <= 0 {
+			continue
+		}
+		st, err := stoppedTasks(ctx, api, out[i].Cluster, out[i].Service, stopped)
+		if err != nil {
+			return nil, err
+		}
+		out[i].StoppedTasks = st
+	}
+	return out, nil
+}
+
+func fill(st *ServiceStatus, s *types.Service, events int) {
+	st.Found, st.Status = true, str(s.Status)
+	st.TaskDef = revision(str(s.TaskDefinition))
+	st.Desired, st.Running, st.Pending = s.DesiredCount, s.RunningCount, s.PendingCount
+	for _, d := range s.Deployments {
+		ds := DeploymentStatus{ID: str(d.Id), Status: str(d.Status), TaskDef: revision(str(d.TaskDefinition)),
+			RolloutState: string(d.RolloutState), Reason: str(d.RolloutStateReason),
+			Desired: d.DesiredCount, Running: d.RunningCount, Pending: d.PendingCount, Failed: d.FailedTasks}
+		if d.CreatedAt != nil {
+			ds.Created = *d.CreatedAt
+		}
+		st.Deployments = append(st.Deployments, ds)
+	}
+	for _, e := range s.Events {
+		if len(st.Events) == events {
+			break
+		}
+		st.Events = append(st.Events, report.Event{Time: aws.ToTime(e.CreatedAt), Message: str(e.Message)})
+	}
+}
+
+func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, n int) ([]report.StoppedTask, error) {
+	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: types.DesiredStatusStopped})
+	if err != nil {
+		return nil, fmt.Errorf("listing stopped tasks of %s: %w", service, err)
+	}
+	if len(list.TaskArns) == 0 {
+		return nil, nil
+	}
+	arns := list.TaskArns[:min(len(list.TaskArns), 100)]
+	resp, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
+	if err != nil {
+		return nil, fmt.Errorf("describing stopped tasks of %s: %w", service, err)
+	}
+	tasks := resp.Tasks
+	sort.Slice(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
+	var out []report.StoppedTask
+	for _, t := range tasks[:min(len(tasks), n)] {
+		st := report.StoppedTask{ID: taskID(str(t.TaskArn)), Reason: str(t.StoppedReason), StopCode: string(t.StopCode)}
+		for _, c := range t.Containers {
+			st.Containers = append(st.Containers, report.ContainerExit{Name: str(c.Name), ExitCode: c.ExitCode, Reason: str(c.Reason)})
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// RollbackTarget plans moving a service back to the revision before the one
+// it runs: the newest ACTIVE revision of the family older than the current
+// one. Applying it runs the service's strategy (recreate-aware).
+func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.Duration) (Target, error) {
+	resp, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service}})
+	if err != nil {
+		return Target{}, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, err)
+	}
+	if len(resp.Services) == 0 || str(resp.Services[0].Status) != "ACTIVE" {
+		return Target{}, fmt.Errorf("rolling back %s: the ECS service %s does not exist in cluster %s", ref.Name, ref.Service, ref.Cluster)
+	}
+	svc := resp.Services[0]
+	cur := revision(str(svc.TaskDefinition))
+	var prev string
+	var token *string
+	for prev == "" {
+		out, err := api.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(cur.Family),
+			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
+		if err != nil {
+			return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, err)
+		}
+		for _, a := range out.TaskDefinitionArns {
+			if r := revision(a); r.Family == cur.Family && r.Revision < cur.Revision {
+				prev = a
+				break
+			}
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	if prev == "" {
+		return Target{}, fmt.Errorf("rolling back %s: %s has no older ACTIVE revision to return to", ref.Name, cur)
+	}
+	p := plan.Service{Name: ref.Name, Service: ref.Service, Cluster: ref.Cluster, Strategy: ref.Strategy, Action: plan.Reuse,
+		Family: cur.Family, Current: cur, Target: revision(prev), DesiredCount: plan.Count{Old: svc.DesiredCount, New: svc.DesiredCount},
+		Deployment: deploymentConfig(&svc), LaunchType: launchType(&svc)}
+	if p.Strategy == "" {
+		p.Strategy = "rolling"
+	}
+	return Target{Plan: p, Timeout: timeout}, nil
+}
