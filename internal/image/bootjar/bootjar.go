@@ -34,6 +34,10 @@ type Spec struct {
 	// PaddingBytes adds a dependency jar of that many incompressible bytes
 	// (for benchmarks that want a realistic 50 MB jar).
 	PaddingBytes int
+	// AppPaddingBytes adds a static resource of that many incompressible
+	// bytes to the application (BOOT-INF/classes/static/app.bin), for a
+	// realistic application layer.
+	AppPaddingBytes int
 	// NoLayersIndex leaves out BOOT-INF/layers.idx (jars from old plugins).
 	NoLayersIndex bool
 }
@@ -90,6 +94,10 @@ func Write(w io.Writer, s Spec) error {
 			marker = "version " + s.AppVersion
 		}
 		jw.file("BOOT-INF/classes/"+c+".class", Class(c, marker), zip.Deflate)
+	}
+	if s.AppPaddingBytes > 0 {
+		jw.dir("BOOT-INF/classes/static/")
+		jw.file("BOOT-INF/classes/static/app.bin", randomBytes(s.AppPaddingBytes, 7), zip.Store)
 	}
 	jw.file("BOOT-INF/classes/application.properties", []byte("server.port=8080\nspring.application.name=inforum-backend\n"), zip.Deflate)
 	jw.dir("BOOT-INF/lib/")
@@ -192,12 +200,7 @@ func nestedJar(name string, padding int) []byte {
 	pkg := "lib/" + strings.NewReplacer("-", "_", ".", "_").Replace(base)
 	jw.file(pkg+"/Library.class", Class(pkg+"/Library", base), zip.Deflate)
 	if padding > 0 {
-		data := make([]byte, padding)
-		r := rand.New(rand.NewPCG(uint64(padding), 42))
-		for i := 0; i+8 <= len(data); i += 8 {
-			binary.LittleEndian.PutUint64(data[i:], r.Uint64())
-		}
-		jw.file(pkg+"/assets.bin", data, zip.Store)
+		jw.file(pkg+"/assets.bin", randomBytes(padding, 42), zip.Store)
 	}
 	if jw.err != nil {
 		panic(jw.err)
@@ -206,6 +209,16 @@ func nestedJar(name string, padding int) []byte {
 		panic(err)
 	}
 	return b.Bytes()
+}
+
+// randomBytes is n seeded pseudo-random bytes: incompressible, reproducible.
+func randomBytes(n int, seed uint64) []byte {
+	data := make([]byte, n+8)
+	r := rand.New(rand.NewPCG(uint64(n), seed))
+	for i := 0; i+8 <= len(data); i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], r.Uint64())
+	}
+	return data[:n]
 }
 
 // Class returns a minimal valid class file (Java 17) for the internal name
