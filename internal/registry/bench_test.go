@@ -202,11 +202,11 @@ func newGenLayer(b *testing.B, size int64) *genLayer {
 	return l
 }
 
-func (l *genLayer) Digest() (v1.Hash, error)           { return l.digest, nil }
-func (l *genLayer) DiffID() (v1.Hash, error)           { return l.digest, nil }
-func (l *genLayer) Size() (int64, error)               { return l.size + 3*512, nil } // header + padding + two zero blocks
+func (l *genLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *genLayer) DiffID() (v1.Hash, error)            { return l.digest, nil }
+func (l *genLayer) Size() (int64, error)                { return l.size + 3*512, nil } // header + padding + two zero blocks
 func (l *genLayer) MediaType() (types.MediaType, error) { return types.OCIUncompressedLayer, nil }
-func (l *genLayer) Compressed() (io.ReadCloser, error) { return l.Uncompressed() }
+func (l *genLayer) Compressed() (io.ReadCloser, error)  { return l.Uncompressed() }
 
 func (l *genLayer) Uncompressed() (io.ReadCloser, error) {
 	pr, pw := io.Pipe()
