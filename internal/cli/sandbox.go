@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/sim"
+)
+
+func init() {
+	register(&command{
+		name:  "sandbox",
+		usage: "[--world FILE] [--addr 127.0.0.1:0] [--speed N]",
+		short: "serve a simulated ECS, ECR and ELBv2 built from pier.yaml",
+		long: `Serves pier's AWS simulator until interrupted: ECS, ECR (with its registry) and ELBv2
+speak their real wire protocols on one port, so any AWS client can be pointed at it with the
+printed export lines (eval "$(pier sandbox)" in one shell is not possible, since it keeps
+running: copy the lines into another shell).
+
+The world comes from pier.yaml: its cluster, each service running its task-definition file
+with its desired count, EC2 capacity for a rolling update, Fargate for awsvpc tasks,
+exclusive EFS mounts (Nexus-like), a target group per service that maps a port, and a
+synthetic image for every base image the file names. Without pier.yaml (and no -f) the
+world starts empty. A world file (--world, YAML) overrides any of it: instances, per-image
+behaviour (crash, unhealthy, slow start, pull failure), API faults (throttling, 5xx), speed.
+
+Virtual time runs --speed times faster than real time (default: the world file's speed,
+else 10). The simulator has no authentication: it listens on loopback unless --addr says
+otherwise.`,
+		flags: func(fset *flag.FlagSet, env *Env) func(context.Context, []string) int {
+			worldFile := fset.String("world", "", "a world `file` (YAML) overriding the default world")
+			addr := fset.String("addr", "127.0.0.1:0", "the `host:port` to listen on")
+			speed := fset.Float64("speed", 0, "virtual seconds per real second (default: the world file's, else 10)")
+			return func(ctx context.Context, args []string) int {
+				if len(args) > 0 {
+					fmt.Fprintf(env.Stderr, "pier sandbox: unexpected argument %q\n", args[0])
+					return ExitUsage
+				}
+				return runSandbox(ctx, env, *worldFile, *addr, *speed)
+			}
+		},
+	})
+}
+
+func runSandbox(ctx context.Context, env *Env, worldFile, addr string, speed float64) int {
+	var opts []sim.Option
+	var wf *sim.WorldFile
+	if worldFile != "" {
+		var err error
+		if wf, err = sim.LoadWorldFile(worldFile); err != nil {
+			fmt.Fprintf(env.Stderr, "pier sandbox: %v\n", err)
+			return ExitUsage
+		}
+		opts = append(opts, sim.WithWorldFile(wf))
+	}
+	var w *sim.World
+	f, err := config.Load(env.File, env.Getenv)
+	switch {
+	case err == nil:
+		if w, err = sim.FromConfig(f, opts...); err != nil {
+			fmt.Fprintf(env.Stderr, "pier sandbox: building the world from %s: %v\n", env.File, err)
+			return ExitUsage
+		}
+	case errors.Is(err, fs.ErrNotExist) && env.File == "pier.yaml":
+		fmt.Fprintln(env.Stderr, "pier sandbox: no pier.yaml here: starting an empty world")
+		w = sim.New(opts...)
+	default:
+		printInputError(env, "sandbox", err)
+		return ExitUsage
+	}
+	if speed <= 0 && wf != nil {
+		speed = wf.Speed
+	}
+	if speed <= 0 {
+		speed = 10
+	}
+
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
+			fmt.Fprintf(env.Stderr, "pier sandbox: warning: listening on %s, beyond loopback: the simulator has no authentication, anyone who reaches this address can use it\n", addr)
+		}
+	}
+	srv, err := w.Listen(ctx, addr)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier sandbox: %v\n", err)
+		return ExitFailed
+	}
+	defer srv.Close()
+	srv.Drive(ctx, speed)
+
+	if env.Output == "json" {
+		vars := map[string]string{}
+		for _, kv := range srv.Env() {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"url": srv.URL, "registry": srv.RegistryHost(), "speed": speed, "env": vars}); err != nil {
+			fmt.Fprintf(env.Stderr, "pier sandbox: writing the endpoints: %v\n", err)
+			return ExitFailed
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "# pier sandbox: %s; virtual time ×%g\n", w.Describe(), speed)
+		for _, kv := range srv.Env() {
+			fmt.Fprintf(env.Stdout, "export %s\n", kv)
+		}
+		fmt.Fprintf(env.Stdout, "# registry: %s (plain HTTP; user AWS, password: aws ecr get-login-password)\n", srv.RegistryHost())
+	}
+	if f, ok := env.Stdout.(*os.File); ok {
+		f.Sync()
+	}
+	fmt.Fprintln(env.Stderr, "pier sandbox: serving until interrupted (Ctrl-C)")
+	<-ctx.Done()
+	fmt.Fprintln(env.Stderr, "pier sandbox: stopped")
+	return ExitOK
+}
