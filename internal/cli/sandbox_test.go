@@ -41,7 +41,9 @@ func runSandboxCmd(t *testing.T, args ...string) (map[string]string, *lockedBuff
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- Run(ctx, append([]string{"sandbox"}, args...), &stdout, &stderr, func(string) string { return "" }) }()
+	go func() {
+		done <- Run(ctx, append([]string{"sandbox"}, args...), &stdout, &stderr, func(string) string { return "" })
+	}()
 	stop := func() int { cancel(); return <-done }
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(stdout.String(), "# registry:") {
