@@ -312,3 +312,91 @@ func TestPutImageRetags(t *testing.T) {
 		t.Errorf("PutImage with unknown layers: %v, want LayersNotFoundException", err)
 	}
 }
+
+func TestScanOnPush(t *testing.T) {
+	e := newEnv(t)
+	a := e.auth(t)
+	for _, tt := range []struct {
+		repo string
+		scan bool
+	}{{"scanned", true}, {"unscanned", false}} {
+		if err := e.svc.CreateRepository(tt.repo, false, tt.scan); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.push(t, tt.repo+":v1", randomImage(t, 1), a); err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.client.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String(tt.repo)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := out.ImageDetails[0]
+		switch {
+		case tt.scan && (d.ImageScanStatus == nil || d.ImageScanStatus.Status != types.ScanStatusComplete ||
+			d.ImageScanFindingsSummary == nil || !aws.ToTime(d.ImageScanFindingsSummary.ImageScanCompletedAt).Equal(e.clock.Now())):
+			t.Errorf("%s: scan status %+v, summary %+v; want COMPLETE at push time", tt.repo, d.ImageScanStatus, d.ImageScanFindingsSummary)
+		case !tt.scan && d.ImageScanStatus != nil:
+			t.Errorf("%s: scan status %+v without scanOnPush", tt.repo, d.ImageScanStatus)
+		}
+	}
+	if err := e.svc.CreateRepository("scanned", false, false); err == nil {
+		t.Error("CreateRepository of an existing repository succeeded")
+	}
+}
+
+func TestMultiPlatformIndex(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.createRepo(t, "web", false)
+	idx, err := SyntheticImage("example.com/web:1", []string{"linux/amd64", "linux/arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(e.ref(t, "web:1"), idx, remote.WithAuth(e.auth(t))); err != nil {
+		t.Fatalf("pushing an index: %v", err)
+	}
+	im, _ := idx.IndexManifest()
+	child := im.Manifests[1].Digest.String()
+
+	out, err := e.client.DescribeImages(ctx, &awsecr.DescribeImagesInput{RepositoryName: aws.String("web")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tagged, untagged int
+	for _, d := range out.ImageDetails {
+		if len(d.ImageTags) > 0 {
+			tagged++
+			if aws.ToString(d.ImageDigest) != digest(t, idx) || aws.ToString(d.ImageManifestMediaType) != "application/vnd.oci.image.index.v1+json" ||
+				aws.ToInt64(d.ImageSizeInBytes) == 0 {
+				t.Errorf("index detail %+v", d)
+			}
+		} else {
+			untagged++
+		}
+	}
+	if tagged != 1 || untagged != 2 {
+		t.Errorf("DescribeImages: %d tagged, %d untagged; want the index and its 2 platform images", tagged, untagged)
+	}
+	li, err := e.client.ListImages(ctx, &awsecr.ListImagesInput{RepositoryName: aws.String("web"), Filter: &types.ListImagesFilter{TagStatus: types.TagStatusUntagged}})
+	if err != nil || len(li.ImageIds) != 2 {
+		t.Errorf("ListImages UNTAGGED: %+v %v", li, err)
+	}
+	if p, ok := e.svc.ImagePlatforms(e.host + "/web:1"); !ok || strings.Join(p, ",") != "linux/amd64,linux/arm64" {
+		t.Errorf("ImagePlatforms = %v, %v", p, ok)
+	}
+
+	del, err := e.client.BatchDeleteImage(ctx, &awsecr.BatchDeleteImageInput{
+		RepositoryName: aws.String("web"), ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(child)}},
+	})
+	if err != nil || len(del.Failures) != 1 || del.Failures[0].FailureCode != types.ImageFailureCodeImageReferencedByManifestList {
+		t.Errorf("deleting a platform image the index needs: %+v %v", del, err)
+	}
+	bg, err := e.client.BatchGetImage(ctx, &awsecr.BatchGetImageInput{
+		RepositoryName: aws.String("web"),
+		ImageIds:       []types.ImageIdentifier{{ImageTag: aws.String("1"), ImageDigest: aws.String(child)}, {ImageDigest: aws.String("sha256:zz")}},
+	})
+	if err != nil || len(bg.Failures) != 2 || bg.Failures[0].FailureCode != types.ImageFailureCodeImageTagDoesNotMatchDigest ||
+		bg.Failures[1].FailureCode != types.ImageFailureCodeInvalidImageDigest {
+		t.Errorf("BatchGetImage with a mismatched tag and a bad digest: %+v %v", bg, err)
+	}
+}

@@ -49,7 +49,7 @@ type env struct {
 	host   string
 }
 
-func newEnv(t *testing.T, opts ...Option) *env {
+func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
 	clock := &testClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
 	svc := New(testAccount, "eu-west-1", clock.Now, opts...)
@@ -70,7 +70,7 @@ func newEnv(t *testing.T, opts ...Option) *env {
 }
 
 // createRepo creates a repository through the API.
-func (e *env) createRepo(t *testing.T, name string, immutable bool) {
+func (e *env) createRepo(t testing.TB, name string, immutable bool) {
 	t.Helper()
 	in := &awsecr.CreateRepositoryInput{RepositoryName: aws.String(name)}
 	if immutable {
@@ -82,7 +82,7 @@ func (e *env) createRepo(t *testing.T, name string, immutable bool) {
 }
 
 // auth returns registry credentials obtained through GetAuthorizationToken.
-func (e *env) auth(t *testing.T) authn.Authenticator {
+func (e *env) auth(t testing.TB) authn.Authenticator {
 	t.Helper()
 	out, err := e.client.GetAuthorizationToken(context.Background(), &awsecr.GetAuthorizationTokenInput{})
 	if err != nil {
@@ -96,7 +96,7 @@ func (e *env) auth(t *testing.T) authn.Authenticator {
 	return &authn.Basic{Username: user, Password: pass}
 }
 
-func (e *env) ref(t *testing.T, s string) name.Reference {
+func (e *env) ref(t testing.TB, s string) name.Reference {
 	t.Helper()
 	r, err := name.ParseReference(e.host+"/"+s, name.Insecure)
 	if err != nil {
@@ -106,13 +106,13 @@ func (e *env) ref(t *testing.T, s string) name.Reference {
 }
 
 // push writes img to repo:tag with a, returning the error.
-func (e *env) push(t *testing.T, repoTag string, img v1.Image, a authn.Authenticator) error {
+func (e *env) push(t testing.TB, repoTag string, img v1.Image, a authn.Authenticator) error {
 	t.Helper()
 	return remote.Write(e.ref(t, repoTag), img, remote.WithAuth(a))
 }
 
 // randomImage returns a random image with n layers of 1 KiB.
-func randomImage(t *testing.T, n int64) v1.Image {
+func randomImage(t testing.TB, n int64) v1.Image {
 	t.Helper()
 	img, err := random.Image(1024, n)
 	if err != nil {
@@ -121,7 +121,7 @@ func randomImage(t *testing.T, n int64) v1.Image {
 	return img
 }
 
-func digest(t *testing.T, img interface{ Digest() (v1.Hash, error) }) string {
+func digest(t testing.TB, img interface{ Digest() (v1.Hash, error) }) string {
 	t.Helper()
 	d, err := img.Digest()
 	if err != nil {

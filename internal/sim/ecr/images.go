@@ -58,10 +58,23 @@ type imageDetail struct {
 	ArtifactMediaType      string   `json:"artifactMediaType,omitempty"`
 	LastRecordedPullTime   *epoch   `json:"lastRecordedPullTime,omitempty"`
 	ImageStatus            string   `json:"imageStatus"`
+	ImageScanStatus        *struct {
+		Status      string `json:"status"`
+		Description string `json:"description"`
+	} `json:"imageScanStatus,omitempty"`
+	ImageScanFindingsSummary *scanSummary `json:"imageScanFindingsSummary,omitempty"`
+}
+
+// scanSummary reports a clean basic scan: synthetic and pushed images have no known
+// vulnerabilities.
+type scanSummary struct {
+	ImageScanCompletedAt         *epoch           `json:"imageScanCompletedAt"`
+	VulnerabilitySourceUpdatedAt *epoch           `json:"vulnerabilitySourceUpdatedAt"`
+	FindingSeverityCounts        map[string]int32 `json:"findingSeverityCounts"`
 }
 
 func (s *Service) detail(rep *repository, img *image) imageDetail {
-	return imageDetail{
+	d := imageDetail{
 		RegistryID:             s.account,
 		RepositoryName:         rep.name,
 		ImageDigest:            img.digest,
@@ -73,6 +86,18 @@ func (s *Service) detail(rep *repository, img *image) imageDetail {
 		LastRecordedPullTime:   ts(img.lastPull),
 		ImageStatus:            "ACTIVE",
 	}
+	if img.scanned {
+		d.ImageScanStatus = &struct {
+			Status      string `json:"status"`
+			Description string `json:"description"`
+		}{"COMPLETE", "The scan was completed successfully."}
+		d.ImageScanFindingsSummary = &scanSummary{
+			ImageScanCompletedAt:         ts(img.pushedAt),
+			VulnerabilitySourceUpdatedAt: ts(img.pushedAt),
+			FindingSeverityCounts:        map[string]int32{},
+		}
+	}
+	return d
 }
 
 type tagFilter struct {

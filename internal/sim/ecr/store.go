@@ -25,6 +25,7 @@ type image struct {
 	children          []string // child manifest digests, for an index
 	platforms         []string // os/arch[/variant] of each child, for an index
 	blobs             []string // config and layer digests, for an image
+	scanned           bool     // pushed while scanOnPush was on: a basic scan ran
 }
 
 // manifestProblem says why a manifest was refused; the registry and PutImage each
@@ -159,6 +160,8 @@ func (s *Service) storeManifest(rep *repository, raw []byte, contentType, tag, w
 		// imagePushedAt when a tag is added to an existing image.
 		img = old
 	} else {
+		// Basic scanning looks at images, not at indexes.
+		img.scanned = rep.scanOnPush && img.children == nil && !types.MediaType(mt).IsIndex()
 		rep.images[digest] = img
 	}
 	if tag != "" {

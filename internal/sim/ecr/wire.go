@@ -83,8 +83,9 @@ func handle[In any, Out any](w http.ResponseWriter, r *http.Request, f func(*In)
 	writeJSON(w, out)
 }
 
-// page cuts items to at most max entries starting after the opaque token, which is
-// the index of the next item. ECR's tokens are opaque too; clients only echo them.
+// page cuts items to at most max entries (100 when unset, as ECR does) starting at the
+// opaque token, which is the index of the next item. ECR's tokens are opaque too;
+// clients only echo them.
 func page[T any](items []T, token *string, max *int32, limit int) ([]T, *string, error) {
 	start := 0
 	if token != nil && *token != "" {
@@ -94,7 +95,7 @@ func page[T any](items []T, token *string, max *int32, limit int) ([]T, *string,
 		}
 		start = n
 	}
-	size := limit
+	size := min(100, limit)
 	if max != nil {
 		if *max < 1 || int(*max) > limit {
 			return nil, nil, errorf("InvalidParameterException", "Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and %d'", limit)
