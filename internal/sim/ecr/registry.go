@@ -114,8 +114,7 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request, inner ht
 	rep := s.repos[rt.name]
 	s.mu.Unlock()
 	if rep == nil {
-		regError(w, http.StatusNotFound, "NAME_UNKNOWN",
-			fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", rt.name, s.account))
+		s.nameUnknown(w, rt.name)
 		return
 	}
 	r = r.WithContext(context.WithValue(r.Context(), repoKey{}, rt.name))
@@ -143,6 +142,12 @@ func (s *Service) serveRegistry(w http.ResponseWriter, r *http.Request, inner ht
 	default:
 		inner.ServeHTTP(w, r)
 	}
+}
+
+// nameUnknown answers for a repository that was not created (or was just deleted).
+func (s *Service) nameUnknown(w http.ResponseWriter, name string) {
+	regError(w, http.StatusNotFound, "NAME_UNKNOWN",
+		fmt.Sprintf("The repository with name '%s' does not exist in the registry with id '%s'", name, s.account))
 }
 
 // anonymousRead allows pulls from mirrors of public repositories without credentials,
@@ -244,8 +249,17 @@ func (s *Service) serveManifest(w http.ResponseWriter, r *http.Request, rt route
 			tag, want = "", rt.ref
 		}
 		s.mu.Lock()
-		img, p := s.storeManifest(s.repos[rt.name], body, r.Header.Get("Content-Type"), tag, want)
+		rep := s.repos[rt.name]
+		var img *image
+		var p *manifestProblem
+		if rep != nil {
+			img, p = s.storeManifest(rep, body, r.Header.Get("Content-Type"), tag, want)
+		}
 		s.mu.Unlock()
+		if rep == nil {
+			s.nameUnknown(w, rt.name)
+			return
+		}
 		if p != nil {
 			code := map[problemKind]string{
 				problemInvalid:      "MANIFEST_INVALID",
@@ -266,6 +280,7 @@ func (s *Service) serveManifest(w http.ResponseWriter, r *http.Request, rt route
 		rep := s.repos[rt.name]
 		img := rep.resolve(rt.ref)
 		switch {
+		case rep == nil:
 		case img == nil:
 		case strings.Contains(rt.ref, ":"):
 			rep.deleteImage(img.digest)
@@ -285,11 +300,18 @@ func (s *Service) serveManifest(w http.ResponseWriter, r *http.Request, rt route
 
 func (s *Service) serveTags(w http.ResponseWriter, r *http.Request, rt route) {
 	s.mu.Lock()
+	rep := s.repos[rt.name]
 	var tags []string
-	for t := range s.repos[rt.name].tags {
-		tags = append(tags, t)
+	if rep != nil {
+		for t := range rep.tags {
+			tags = append(tags, t)
+		}
 	}
 	s.mu.Unlock()
+	if rep == nil {
+		s.nameUnknown(w, rt.name)
+		return
+	}
 	sort.Strings(tags)
 	if last := r.URL.Query().Get("last"); last != "" {
 		i := sort.SearchStrings(tags, last)

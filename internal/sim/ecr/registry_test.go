@@ -1,12 +1,18 @@
 package ecr
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -257,5 +263,41 @@ func TestManifestNeedsBlobs(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "MANIFEST_BLOB_UNKNOWN") {
 		t.Fatalf("manifest before its blobs: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestConcurrentPushes pushes to several repositories at once while the control
+// plane reads them, so the race detector sees the store's locking.
+func TestConcurrentPushes(t *testing.T) {
+	e := newEnv(t)
+	a := e.auth(t)
+	const n = 6
+	for i := range n {
+		e.createRepo(t, fmt.Sprintf("svc%d", i), i%2 == 0)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		img, ref := randomImage(t, 2), e.ref(t, fmt.Sprintf("svc%d:v1", i))
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			errs <- remote.Write(ref, img, remote.WithAuth(a))
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := e.client.DescribeImages(context.Background(), &awsecr.DescribeImagesInput{RepositoryName: aws.String(fmt.Sprintf("svc%d", i))})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if c := e.svc.Counters(""); c.BlobUploads != 3*n || c.ManifestPuts != n {
+		t.Errorf("counters after %d concurrent pushes of 2 layers + config: %+v", n, c)
 	}
 }

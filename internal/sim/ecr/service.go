@@ -37,6 +37,7 @@ package ecr
 import (
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -206,12 +207,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h(w, r)
 }
 
-// Operations lists the control-plane operations the simulator implements.
+// Operations lists the control-plane operations the simulator implements, sorted.
 func (s *Service) Operations() []string {
 	var names []string
 	for n := range s.ops() {
 		names = append(names, n)
 	}
+	sort.Strings(names)
 	return names
 }
 

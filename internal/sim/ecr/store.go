@@ -178,8 +178,12 @@ func knownManifestType(mt string) bool {
 	return false
 }
 
-// resolve finds an image by tag or digest. Callers hold s.mu.
+// resolve finds an image by tag or digest; a nil repository (deleted while a request
+// was on its way) has none. Callers hold s.mu.
 func (rep *repository) resolve(ref string) *image {
+	if rep == nil {
+		return nil
+	}
 	if d, ok := rep.tags[ref]; ok {
 		return rep.images[d]
 	}
@@ -198,7 +202,7 @@ func (rep *repository) tagsOf(digest string) []string {
 	return tags
 }
 
-// referrers returns the digests of the indexes in rep that list digest, sorted.
+// parentsOf returns the digests of the indexes in rep that list digest, sorted.
 func (rep *repository) parentsOf(digest string) []string {
 	var parents []string
 	for d, img := range rep.images {

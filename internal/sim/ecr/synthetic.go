@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -305,11 +304,10 @@ func (s *Service) seedManifest(rep *repository, raw []byte, mt, tag string) (str
 // may be this registry's, ECR's name for it, or any other registry, whose images
 // exist only as seeded mirrors (SeedPublic).
 func (s *Service) HasImage(uri string) (string, bool) {
-	rep, img := s.findImage(uri)
+	img := s.findImage(uri)
 	if img == nil {
 		return "", false
 	}
-	_ = rep
 	return img.digest, true
 }
 
@@ -317,29 +315,26 @@ func (s *Service) HasImage(uri string) (string, bool) {
 // of an index's children, or nil for a single-platform image. ok is false when the
 // image cannot be pulled.
 func (s *Service) ImagePlatforms(uri string) (platforms []string, ok bool) {
-	_, img := s.findImage(uri)
+	img := s.findImage(uri)
 	if img == nil {
 		return nil, false
 	}
 	return append([]string(nil), img.platforms...), true
 }
 
-func (s *Service) findImage(uri string) (*repository, *image) {
+// findImage resolves uri to a stored image, or nil. Images of other registries are
+// looked up among the mirrors (MirrorRepository).
+func (s *Service) findImage(uri string) *image {
 	r, err := name.ParseReference(uri, name.Insecure)
 	if err != nil {
-		return nil, nil
+		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	reg := r.Context().RegistryStr()
 	repo := r.Context().RepositoryStr()
-	if reg != s.hostLocked() && reg != s.ecrHost() && !strings.HasPrefix(uri, s.hostLocked()+"/") {
+	if reg != s.hostLocked() && reg != s.ecrHost() {
 		repo = reg + "/" + repo
 	}
-	rep := s.repos[repo]
-	if rep == nil {
-		return nil, nil
-	}
-	img := rep.resolve(r.Identifier())
-	return rep, img
+	return s.repos[repo].resolve(r.Identifier())
 }
