@@ -301,3 +301,56 @@ func TestConcurrentPushes(t *testing.T) {
 		t.Errorf("counters after %d concurrent pushes of 2 layers + config: %+v", n, c)
 	}
 }
+
+// putManifest PUTs raw as repo:ref straight to the registry.
+func (e *env) putManifest(t *testing.T, a authn.Authenticator, repo, ref string, raw []byte, mt string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, e.srv.URL+"/v2/"+repo+"/manifests/"+ref, strings.NewReader(string(raw)))
+	req.Header.Set("Content-Type", mt)
+	b := a.(*authn.Basic)
+	req.SetBasicAuth(b.Username, b.Password)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestManifestPutRules(t *testing.T) {
+	e := newEnv(t)
+	e.createRepo(t, "locked", true)
+	a := e.auth(t)
+	img := randomImage(t, 1)
+	if err := e.push(t, "locked:v1", img, a); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := img.RawManifest()
+	mt := "application/vnd.docker.distribution.manifest.v2+json"
+	d := digest(t, img)
+	tests := []struct {
+		name, ref, mt string
+		raw           []byte
+		wantStatus    int
+		wantCode      string
+	}{
+		{name: "same manifest again on an immutable tag", ref: "v1", mt: mt, raw: raw, wantStatus: http.StatusCreated},
+		{name: "by digest", ref: d, mt: mt, raw: raw, wantStatus: http.StatusCreated},
+		{name: "digest that does not match", ref: "sha256:" + strings.Repeat("0", 64), mt: mt, raw: raw, wantStatus: http.StatusBadRequest, wantCode: "DIGEST_INVALID"},
+		{name: "invalid tag", ref: "-bad", mt: mt, raw: raw, wantStatus: http.StatusBadRequest, wantCode: "TAG_INVALID"},
+		{name: "not JSON", ref: "v2", mt: mt, raw: []byte("FROM scratch"), wantStatus: http.StatusBadRequest, wantCode: "MANIFEST_INVALID"},
+		{name: "schema 1", ref: "v2", mt: "application/vnd.docker.distribution.manifest.v1+json", raw: []byte(`{"schemaVersion":1}`), wantStatus: http.StatusBadRequest, wantCode: "MANIFEST_INVALID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := e.putManifest(t, a, "locked", tt.ref, tt.raw, tt.mt)
+			if status != tt.wantStatus || !strings.Contains(body, tt.wantCode) {
+				t.Errorf("PUT %s: %d %s; want %d %s", tt.ref, status, body, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+	if c := e.svc.Counters("locked"); c.ManifestPuts != 3 {
+		t.Errorf("ManifestPuts = %d, want 3 (the push and two accepted PUTs)", c.ManifestPuts)
+	}
+}
