@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
@@ -67,9 +71,10 @@ type imageRun struct {
 	pushOpts  []registry.Option // extra pusher options, e.g. registry.WithRegistryHost
 	buildOpts []image.Option    // extra build options
 
-	once   sync.Once
-	pusher *registry.Pusher
-	err    error
+	once     sync.Once
+	pusher   *registry.Pusher
+	err      error
+	progress *pushProgress
 }
 
 func newImageRun(env *Env, f *config.File) *imageRun { return &imageRun{env: env, file: f} }
@@ -85,11 +90,16 @@ func (r *imageRun) getPusher() (*registry.Pusher, error) {
 		if r.env.Getenv("GITHUB_ACTIONS") == "true" {
 			kcOpts = append(kcOpts, registry.WithTokenObserver(ghaction.Mask(r.env.Stdout)))
 		}
+		r.progress = &pushProgress{w: r.env.Stderr, tty: isTerminal(r.env.Stderr, r.env.Getenv), live: map[string]int64{}}
+		interval := time.Duration(0)
+		if r.progress.tty {
+			interval = 200 * time.Millisecond
+		}
 		opts := []registry.Option{
 			registry.WithECR(api),
 			registry.WithCreateRepositories(r.file.CreateRepositories),
 			registry.WithKeychainOptions(kcOpts...),
-			registry.WithProgress(r.progress),
+			registry.WithProgress(r.progress.event, interval),
 		}
 		r.pusher, r.err = registry.NewPusher(append(opts, r.pushOpts...)...)
 	})
@@ -161,15 +171,66 @@ func (r *imageRun) push(ctx context.Context, names []string) ([]*image.Artifact,
 	return arts, results, err
 }
 
-func (r *imageRun) progress(e registry.Event) {
+// pushProgress prints push events: one line per image and phase (what a CI
+// log wants), and on a terminal also a status line with the bytes each
+// running image has sent so far, redrawn in place.
+type pushProgress struct {
+	w     io.Writer
+	tty   bool
+	live  map[string]int64
+	order []string
+	shown bool
+}
+
+func (pp *pushProgress) event(e registry.Event) {
 	switch e.Phase {
 	case "push":
-		fmt.Fprintf(r.env.Stderr, "%s: pushing\n", e.Name)
+		pp.live[e.Name] = 0
+		pp.order = append(pp.order, e.Name)
+		pp.line("%s: pushing", e.Name)
+	case "upload":
+		pp.live[e.Name] = e.Result.Bytes
+		pp.status()
 	case "done":
-		fmt.Fprintf(r.env.Stderr, "%s: pushed %s (%d blobs, %d bytes uploaded, %d mounted)\n", e.Name, e.Result.Reference, e.Result.Blobs, e.Result.Bytes, e.Result.Mounted)
+		delete(pp.live, e.Name)
+		pp.line("%s: pushed %s (%d blobs, %d bytes uploaded, %d mounted)", e.Name, e.Result.Reference, e.Result.Blobs, e.Result.Bytes, e.Result.Mounted)
 	case "failed":
-		fmt.Fprintf(r.env.Stderr, "%s: push failed: %v\n", e.Name, e.Err)
+		delete(pp.live, e.Name)
+		pp.line("%s: push failed: %v", e.Name, e.Err)
 	}
+}
+
+func (pp *pushProgress) line(format string, args ...any) {
+	if pp.shown {
+		fmt.Fprint(pp.w, "\r\033[K")
+		pp.shown = false
+	}
+	fmt.Fprintf(pp.w, format+"\n", args...)
+	pp.status()
+}
+
+func (pp *pushProgress) status() {
+	if !pp.tty || len(pp.live) == 0 {
+		return
+	}
+	var parts []string
+	for _, n := range pp.order {
+		if b, ok := pp.live[n]; ok {
+			parts = append(parts, fmt.Sprintf("%s %.1f MB", n, float64(b)/1e6))
+		}
+	}
+	fmt.Fprintf(pp.w, "\r\033[K%s", strings.Join(parts, " · "))
+	pp.shown = true
+}
+
+// isTerminal: progress redraws a status line only for a person watching.
+func isTerminal(w io.Writer, getenv func(string) string) bool {
+	f, ok := w.(*os.File)
+	if !ok || getenv("TERM") == "dumb" || getenv("GITHUB_ACTIONS") == "true" || getenv("CI") != "" {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // lazyECR configures the real ECR client only when an ECR registry is

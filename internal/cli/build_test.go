@@ -3,16 +3,26 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/image"
+	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
+	simecr "github.com/pier-deploy/pier/internal/sim/ecr"
 )
 
 // imagesFile writes a pier.yaml whose images use bases in reg and push to reg.
@@ -141,5 +151,76 @@ func TestPushPrintsResults(t *testing.T) {
 		if m == nil || m[1] != doc.Images[i].Name || m[2] != doc.Images[i].Reference {
 			t.Errorf("line %d = %q, want %s %s (0 blobs, 0 bytes uploaded)", i, l, doc.Images[i].Name, doc.Images[i].Reference)
 		}
+	}
+}
+
+func TestPushProgressOnTerminal(t *testing.T) {
+	var out strings.Builder
+	pp := &pushProgress{w: &out, tty: true, live: map[string]int64{}}
+	pp.event(registry.Event{Name: "backend", Phase: "push"})
+	pp.event(registry.Event{Name: "frontend", Phase: "push"})
+	pp.event(registry.Event{Name: "backend", Phase: "upload", Result: &registry.Result{Bytes: 12_300_000}})
+	pp.event(registry.Event{Name: "backend", Phase: "done", Result: &registry.Result{Reference: "r/backend@sha256:ab", Blobs: 2, Bytes: 12_400_000}})
+	want := "backend: pushing\n\r\033[Kbackend 0.0 MB" +
+		"\r\033[Kfrontend: pushing\n\r\033[Kbackend 0.0 MB · frontend 0.0 MB" +
+		"\r\033[Kbackend 12.3 MB · frontend 0.0 MB" +
+		"\r\033[Kbackend: pushed r/backend@sha256:ab (2 blobs, 12400000 bytes uploaded, 0 mounted)\n\r\033[Kfrontend 0.0 MB"
+	if out.String() != want {
+		t.Errorf("terminal output:\n%q\nwant\n%q", out.String(), want)
+	}
+
+	// Not a terminal: only the lines.
+	out.Reset()
+	pp = &pushProgress{w: &out, live: map[string]int64{}}
+	pp.event(registry.Event{Name: "backend", Phase: "push"})
+	pp.event(registry.Event{Name: "backend", Phase: "upload", Result: &registry.Result{Bytes: 1}})
+	pp.event(registry.Event{Name: "backend", Phase: "failed", Err: errors.New("boom")})
+	if out.String() != "backend: pushing\nbackend: push failed: boom\n" {
+		t.Errorf("log output: %q", out.String())
+	}
+}
+
+// TestImageRunInGitHubActions pushes through the ECR simulator the way the
+// sandbox wiring does, and checks the registry password is masked on stdout
+// before anything else is printed there.
+func TestImageRunInGitHubActions(t *testing.T) {
+	svc := simecr.New("123456789012", "eu-west-1", time.Now)
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", svc.Registry())
+	mux.Handle("/", svc)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	svc.SetRegistryHost(host)
+	if _, err := svc.SeedPublic("nginx:1.27", []string{"linux/amd64"}); err != nil {
+		t.Fatal(err)
+	}
+	base, err := svc.MirrorRef("nginx:1.27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &config.File{Path: "pier.yaml", Registry: host, Tag: "v1", CreateRepositories: true, Images: []*config.Image{
+		{Name: "web", Nginx: &config.NginxBuild{Base: base, Config: "../../testdata/inforum/frontend/nginx.conf"}}}}
+	var stdout, stderr strings.Builder
+	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string {
+		return map[string]string{"GITHUB_ACTIONS": "true", "PIER_CACHE": t.TempDir()}[k]
+	}}
+	r := newImageRun(env, f)
+	r.ecr = ecr.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+	r.pushOpts = []registry.Option{registry.WithRegistryHost(host)}
+	_, results, err := r.push(context.Background(), nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if d, ok := svc.HasImage(results[0].Reference); !ok || d != results[0].Digest {
+		t.Errorf("pushed %s, simulator has %q %v", results[0].Reference, d, ok)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "::add-mask::") || len(lines[0]) < len("::add-mask::")+20 {
+		t.Errorf("stdout = %q, want one ::add-mask:: line with the password", stdout.String())
+	}
+	if pw := strings.TrimPrefix(lines[0], "::add-mask::"); strings.Contains(stderr.String(), pw) {
+		t.Error("the registry password appears on stderr")
 	}
 }

@@ -55,7 +55,7 @@ func (b *bases) image(ctx context.Context, ref string, plat v1.Platform) (v1.Ima
 			}
 		}
 		if child == nil {
-			return nil, fmt.Errorf("base image %s has no image for platform %s; pick a base that supports it or change platforms:", ref, plat.String())
+			return nil, fmt.Errorf("base image %s has no image for platform %s; pick a base that supports it, or change platforms in pier.yaml", ref, plat.String())
 		}
 		raw, mt, digest, err = b.manifest(ctx, r.Context().Digest(child.Digest.String()))
 		if err != nil {
@@ -84,7 +84,7 @@ func (b *bases) image(ctx context.Context, ref string, plat v1.Platform) (v1.Ima
 		return nil, fmt.Errorf("parsing the config of base image %s: %w", ref, err)
 	}
 	if !mt.IsIndex() && (cf.OS != plat.OS || cf.Architecture != plat.Architecture) && cf.Architecture != "" {
-		return nil, fmt.Errorf("base image %s is %s/%s, not %s; use a multi-platform base or change platforms:", ref, cf.OS, cf.Architecture, plat.String())
+		return nil, fmt.Errorf("base image %s is %s/%s, not %s; use a multi-platform base, or change platforms in pier.yaml", ref, cf.OS, cf.Architecture, plat.String())
 	}
 	pinned := r.Context().Digest(digest.String())
 	core := &remoteCore{ref: pinned, raw: raw, mt: mt, cfg: cfg, m: m, ropts: b.remoteOpts(ctx)}

@@ -42,12 +42,6 @@ func (s *layerSpec) add(e entry) { s.entries = append(s.entries, e) }
 
 func (s *layerSpec) empty() bool { return len(s.entries) == 0 }
 
-// addBytes adds an in-memory file.
-func (s *layerSpec) addBytes(name string, data []byte, exec bool) {
-	s.add(entry{name: cleanName(name), kind: tar.TypeReg, exec: exec, size: int64(len(data)),
-		open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(data))), nil }})
-}
-
 // addPath adds the file or directory tree at src under dest. filter, when
 // non-nil, decides per relative slash path (of a tree) whether to take it.
 func (s *layerSpec) addPath(dest, src string, filter func(rel string, dir bool) bool) error {

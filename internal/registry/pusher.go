@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -43,8 +44,9 @@ func (r *Result) String() string {
 	return fmt.Sprintf("%s %s (%d blobs, %d bytes uploaded)", r.Name, r.Reference, r.Blobs, r.Bytes)
 }
 
-// Event reports progress: Phase is "push" when an image starts and "done"
-// (with Result) or "failed" (with Err) when it ends.
+// Event reports progress: Phase is "push" when an image starts, "upload"
+// every progress interval while it uploads (Result holds the counts so far),
+// and "done" (with Result) or "failed" (with Err) when it ends.
 type Event struct {
 	Name   string
 	Phase  string
@@ -64,6 +66,7 @@ type options struct {
 	create    bool
 	ecrHosts  map[string]bool
 	progress  func(Event)
+	interval  time.Duration
 }
 
 // WithECR sets the ECR API used for authorization tokens and repositories.
@@ -113,8 +116,11 @@ func WithRegistryHost(host string) Option {
 	}
 }
 
-// WithProgress receives an Event as each image starts and ends.
-func WithProgress(f func(Event)) Option { return func(o *options) error { o.progress = f; return nil } }
+// WithProgress receives an Event as each image starts and ends, and every
+// interval (when positive) while it uploads. Calls never overlap.
+func WithProgress(f func(Event), interval time.Duration) Option {
+	return func(o *options) error { o.progress, o.interval = f, interval; return nil }
+}
 
 // Pusher pushes the images of one run through one go-containerregistry
 // pusher: a blob the registry has is skipped after a HEAD, a base layer from
@@ -127,6 +133,8 @@ type Pusher struct {
 
 	mu      sync.Mutex
 	ensured map[string]*ensureOnce
+
+	progressMu sync.Mutex // serializes calls of o.progress
 }
 
 type ensureOnce struct {
@@ -225,18 +233,49 @@ type tally struct {
 }
 
 func (p *Pusher) push(ctx context.Context, job Job, hints map[string]name.Repository, t *tally) (*Result, error) {
-	if p.o.progress != nil {
-		p.o.progress(Event{Name: job.Name, Phase: "push"})
-	}
+	p.report(Event{Name: job.Name, Phase: "push"})
+	stop := p.ticker(job.Name, t)
 	res, err := p.pushOne(ctx, job, hints, t)
-	if p.o.progress != nil {
-		if err != nil {
-			p.o.progress(Event{Name: job.Name, Phase: "failed", Err: err})
-		} else {
-			p.o.progress(Event{Name: job.Name, Phase: "done", Result: res})
-		}
+	stop()
+	if err != nil {
+		p.report(Event{Name: job.Name, Phase: "failed", Err: err})
+	} else {
+		p.report(Event{Name: job.Name, Phase: "done", Result: res})
 	}
 	return res, err
+}
+
+func (p *Pusher) report(e Event) {
+	if p.o.progress == nil {
+		return
+	}
+	p.progressMu.Lock()
+	defer p.progressMu.Unlock()
+	p.o.progress(e)
+}
+
+// ticker reports an image's upload counts every interval until stopped.
+func (p *Pusher) ticker(name string, t *tally) (stop func()) {
+	if p.o.progress == nil || p.o.interval <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(p.o.interval)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tk.C:
+				p.report(Event{Name: name, Phase: "upload", Result: &Result{Name: name, Blobs: int(t.blobs.Load()), Bytes: t.bytes.Load(), Mounted: int(t.mounted.Load())}})
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 func (p *Pusher) pushOne(ctx context.Context, job Job, hints map[string]name.Repository, t *tally) (*Result, error) {
