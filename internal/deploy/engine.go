@@ -191,7 +191,6 @@ func (r *run) do(ctx context.Context) report.Service {
 	r.rep = report.Service{Name: p.Name, Service: p.Service, Cluster: p.Cluster, Strategy: p.Strategy,
 		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
 	r.stopSeen = map[string]bool{}
-	defer func() { r.endPhase("ok"); r.rep.Finished = r.d.o.clock.Now() }()
 	switch {
 	case p.Action == plan.Missing:
 		r.finish(report.Failed, Cause{ServiceGone, fmt.Sprintf("ECS service %s does not exist in cluster %s", p.Service, p.Cluster)})
@@ -203,6 +202,8 @@ func (r *run) do(ctx context.Context) report.Service {
 	default:
 		r.rolling(ctx)
 	}
+	r.endPhase("ok")
+	r.rep.Finished = r.d.o.clock.Now()
 	return r.rep
 }
 

@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/deploy"
+	"github.com/pier-deploy/pier/internal/image"
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/registry"
+	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/taskdef"
+)
+
+func init() {
+	register(&command{
+		name:  "deploy",
+		usage: "[service…]",
+		short: "build, push, register and roll out services; wait for the truth; roll back on failure",
+		long: `Deploys every service of pier.yaml (or the ones named), in parallel: builds and pushes the
+images, registers a task definition only when it changed (or reuses an identical revision),
+updates the service, and waits on the deployment that update created — success only when it is
+PRIMARY and COMPLETED. Failures (circuit breaker, superseded, placement, image pull, crashes,
+health checks) are classified within one poll interval, and the service is rolled back.
+Services with strategy: recreate are scaled to 0 before the new revision starts.
+
+Exit codes: 0 success or nothing to do; 1 failed before changing anything; 2 usage or input
+error; 3 failed and rolled back (verified steady); 4 failed and not restored.
+Progress goes to stderr (phases start with "==> "); the report goes to stdout (--output json:
+one JSON document, also on failure).`,
+		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
+			sb := bindSandbox(fs)
+			timeout := fs.Duration("timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
+			grace := fs.Duration("grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
+			planFile := fs.String("plan", "", "a plan `file` from `pier plan --output json`: refuse to deploy if it is stale")
+			return func(ctx context.Context, args []string) int {
+				return runDeploy(ctx, env, sb, args, *timeout, *grace, *planFile)
+			}
+		},
+	})
+}
+
+func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, timeout, grace time.Duration, planFile string) int {
+	f, services, code := loadServices(env, "deploy", args)
+	if code != ExitOK {
+		return code
+	}
+	var saved *plan.Plan
+	if planFile != "" {
+		data, err := os.ReadFile(planFile)
+		if err == nil {
+			saved, err = plan.Read(planFile, data)
+		}
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "pier deploy: %v\n", err)
+			return ExitUsage
+		}
+	}
+	aws, err := sb.open(ctx, env, f)
+	if err != nil {
+		return openFailed(env, "deploy", err)
+	}
+	defer aws.close()
+	obs := newTextObserver(env)
+	run := &report.Run{Command: "deploy", File: env.File, Started: aws.clock.Now()}
+	fail := func(cause error) int {
+		run.Result, run.Cause, run.Finished = report.Failed, cause.Error(), aws.clock.Now()
+		printRun(env, run)
+		return report.Failed.ExitCode()
+	}
+
+	refs := map[string]string{}
+	var images []plan.Image
+	var arts []*image.Artifact
+	var results []*registry.Result
+	if names := imagesOf(services); len(names) > 0 {
+		ir := newImageRun(env, f)
+		aws.images(ir)
+		phase := report.Phase{Name: "build+push", Started: aws.clock.Now()}
+		arts, results, err = ir.push(ctx, names)
+		phase.Finished, phase.Result = aws.clock.Now(), "ok"
+		if err != nil {
+			phase.Result = "failed"
+			run.Phases = append(run.Phases, phase)
+			return fail(fmt.Errorf("building and pushing images: %w", err))
+		}
+		run.Phases = append(run.Phases, phase)
+	}
+	for i, r := range results {
+		refs[r.Name] = r.Reference
+		run.Images = append(run.Images, report.Image{Name: r.Name, Repository: r.Repository, Digest: r.Digest, Ref: r.Reference, Blobs: r.Blobs, Bytes: r.Bytes})
+		images = append(images, plan.Image{Name: r.Name, Repository: r.Repository, Tag: r.Tag, Digest: arts[i].Digest.String(), Present: true})
+	}
+
+	specs, err := specsOf(services, refs, timeout)
+	if err != nil {
+		printInputError(env, "deploy", err)
+		return ExitUsage
+	}
+	fmt.Fprintln(env.Stderr, "==> plan")
+	phase := report.Phase{Name: "plan", Started: aws.clock.Now()}
+	p, targets, err := deploy.Plan(ctx, aws.clients.ECS, env.File, images, specs)
+	phase.Finished = aws.clock.Now()
+	run.Phases = append(run.Phases, phase)
+	if err != nil {
+		return fail(err)
+	}
+	printFindings(env, p)
+	if errs := p.Errors(); len(errs) > 0 {
+		return fail(fmt.Errorf("preflight: %s", errs[0].Message))
+	}
+	if saved != nil {
+		if why := plan.Stale(saved, p); len(why) > 0 {
+			for _, w := range why {
+				fmt.Fprintf(env.Stderr, "pier deploy: stale plan: %s\n", w)
+			}
+			return fail(fmt.Errorf("the plan in %s is stale (%d difference(s)); run pier plan again", planFile, len(why)))
+		}
+	}
+	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
+	run.Services = d.Apply(ctx, targets)
+	run.Result = report.Aggregate(run.Services)
+	run.Finished = aws.clock.Now()
+	for _, s := range run.Services {
+		if s.Cause != "" && run.Cause == "" {
+			run.Cause = s.Name + ": " + s.Cause
+		}
+	}
+	printRun(env, run)
+	return run.Result.ExitCode()
+}
+
+// loadServices reads pier.yaml and selects the named services (all when none).
+func loadServices(env *Env, cmd string, names []string) (*config.File, []*config.Service, int) {
+	f, err := config.Load(env.File, env.Getenv)
+	if err != nil {
+		printInputError(env, cmd, err)
+		return nil, nil, ExitUsage
+	}
+	if len(names) == 0 {
+		return f, f.Services, ExitOK
+	}
+	var out []*config.Service
+	for _, n := range names {
+		var found *config.Service
+		for _, s := range f.Services {
+			if s.Name == n {
+				found = s
+			}
+		}
+		if found == nil {
+			var known []string
+			for _, s := range f.Services {
+				known = append(known, s.Name)
+			}
+			fmt.Fprintf(env.Stderr, "pier %s: no service %q in %s (services: %v)\n", cmd, n, env.File, known)
+			return nil, nil, ExitUsage
+		}
+		out = append(out, found)
+	}
+	return f, out, ExitOK
+}
+
+// imagesOf lists the images the services use, each once, in first-use order.
+func imagesOf(services []*config.Service) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range services {
+		for _, c := range slices.Sorted(maps.Keys(s.Containers)) {
+			if img := s.Containers[c]; !seen[img] {
+				seen[img] = true
+				out = append(out, img)
+			}
+		}
+	}
+	return out
+}
+
+// specsOf loads each service's task definition and pins its images.
+func specsOf(services []*config.Service, refs map[string]string, timeout time.Duration) ([]deploy.Spec, error) {
+	var specs []deploy.Spec
+	for _, s := range services {
+		td, err := taskdef.Load(s.TaskDefinition)
+		if err != nil {
+			return nil, err
+		}
+		images := map[string]string{}
+		for c, img := range s.Containers {
+			images[c] = refs[img]
+		}
+		spec := deploy.Spec{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy),
+			Count: s.DesiredCount, TaskDef: td.WithImages(images), KeepRevisions: s.KeepRevisions, Timeout: s.Timeout}
+		if timeout > 0 {
+			spec.Timeout = timeout
+		}
+		spec.Health = specHealth(s)
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// specHealth is the service's healthCheck:, or nil.
+func specHealth(s *config.Service) *plan.HealthCheck {
+	if s.HealthCheck == nil {
+		return nil
+	}
+	return &plan.HealthCheck{URL: s.HealthCheck.URL, Timeout: s.HealthCheck.Timeout}
+}
+
+func printFindings(env *Env, p *plan.Plan) {
+	for _, s := range p.Services {
+		for _, f := range s.Findings {
+			if f.Severity == plan.Info && f.Check == "iam" {
+				continue
+			}
+			line := fmt.Sprintf("%s: %s: %s: %s", s.Name, f.Severity, f.Check, f.Message)
+			if f.Fix != "" {
+				line += " (fix: " + f.Fix + ")"
+			}
+			fmt.Fprintln(env.Stderr, line)
+		}
+	}
+}
+
+func printRun(env *Env, run *report.Run) {
+	var err error
+	if env.Output == "json" {
+		err = report.JSON(env.Stdout, run)
+	} else {
+		err = report.RunText(env.Stdout, run)
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier %s: writing the report: %v\n", run.Command, err)
+	}
+}
+
+// openFailed reports a failure to reach AWS (or to start the sandbox).
+func openFailed(env *Env, cmd string, err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+		return ExitUsage
+	}
+	fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+	return ExitFailed
+}
+
+// textObserver prints the engine's progress on stderr, one line each.
+type textObserver struct {
+	mu  sync.Mutex
+	env *Env
+}
+
+func newTextObserver(env *Env) *textObserver { return &textObserver{env: env} }
+
+func (o *textObserver) Progress(p report.Progress) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	fmt.Fprintln(o.env.Stderr, report.ProgressLine(p))
+}

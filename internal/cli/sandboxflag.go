@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+
+	"github.com/pier-deploy/pier/internal/awsapi"
+	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/deploy"
+	"github.com/pier-deploy/pier/internal/image"
+	"github.com/pier-deploy/pier/internal/registry"
+	"github.com/pier-deploy/pier/internal/sim"
+)
+
+// sandboxFlags are the flags that run a command against a private,
+// in-process simulator instead of AWS.
+type sandboxFlags struct {
+	on    bool
+	world string
+	// srv, when set (tests), is an already running sandbox to use, so that
+	// several commands can run against the same simulated account.
+	srv *sim.Server
+}
+
+func bindSandbox(fs *flag.FlagSet) *sandboxFlags {
+	s := &sandboxFlags{}
+	fs.BoolVar(&s.on, "sandbox", false, "run against a private in-process simulator of ECS, ECR and ELBv2 seeded from pier.yaml (no AWS account needed)")
+	fs.StringVar(&s.world, "sandbox-world", "", "with --sandbox: a world `file` (YAML) overriding the default world: instances, faults, per-image behaviour")
+	return s
+}
+
+// awsTarget is where a command's AWS calls go: the account of the ambient
+// credentials, or a sandbox.
+type awsTarget struct {
+	clients *awsapi.Clients
+	clock   deploy.Clock
+	deploy  []deploy.Option
+	server  *sim.Server // nil outside the sandbox
+	close   func()
+}
+
+// open connects to AWS, or starts the sandbox. Outside the sandbox the SDK
+// reads credentials, region (pier.yaml's region: first) and the
+// AWS_ENDPOINT_URL_* variables as every AWS tool does.
+func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*awsTarget, error) {
+	if s.world != "" && !s.on {
+		return nil, &usageError{"--sandbox-world needs --sandbox"}
+	}
+	if !s.on {
+		cfg, err := awsapi.Load(ctx, f.Region)
+		if err != nil {
+			return nil, err
+		}
+		return &awsTarget{clients: awsapi.New(cfg), clock: wallClock{}, close: func() {}}, nil
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	srv, closeSrv := s.srv, func() {}
+	if srv == nil {
+		var err error
+		if srv, err = sim.NewSandbox(sctx, f, s.world); err != nil {
+			cancel()
+			return nil, fmt.Errorf("starting the sandbox: %w", err)
+		}
+		closeSrv = func() { srv.Close() }
+	}
+	cfg := srv.AWSConfig()
+	cfg.Retryer = awsapi.Retryer(20 * time.Millisecond)
+	clock := srv.World().Clock()
+	fmt.Fprintf(env.Stderr, "pier: sandbox at %s (%s); nothing touches AWS\n", srv.URL, srv.World().Describe())
+	return &awsTarget{
+		clients: awsapi.New(cfg),
+		clock:   clock,
+		deploy:  []deploy.Option{deploy.WithClock(clock), deploy.WithHTTPClient(srv.HTTPClient())},
+		server:  srv,
+		close:   func() { closeSrv(); cancel() },
+	}, nil
+}
+
+// images points an image run at the target: in the sandbox, pushes go to
+// its registry with its ECR tokens, and base images come from the
+// synthetic stand-ins it seeded (there is no internet).
+func (t *awsTarget) images(r *imageRun) {
+	if t.server == nil {
+		return
+	}
+	host := t.server.RegistryHost()
+	r.ecr = ecr.NewFromConfig(t.clients.Config)
+	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
+	r.buildOpts = append(r.buildOpts, image.WithTransport(&mirror{host: host, inner: http.DefaultTransport}))
+}
+
+// mirror serves every registry from the sandbox's, where each public image
+// is stored under its registry host and repository
+// (index.docker.io/library/nginx): /v2/R/… on host H becomes /v2/H/R/… on
+// the sandbox.
+type mirror struct {
+	host  string
+	inner http.RoundTripper
+}
+
+func (m *mirror) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host == m.host {
+		return m.inner.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	orig := req.URL.Host
+	r.URL.Scheme, r.URL.Host, r.Host = "http", m.host, m.host
+	if rest, ok := strings.CutPrefix(req.URL.Path, "/v2/"); ok && rest != "" {
+		r.URL.Path = "/v2/" + orig + "/" + rest
+		r.URL.RawPath = ""
+	}
+	return m.inner.RoundTrip(r)
+}
+
+// wallClock is real time for real AWS.
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
