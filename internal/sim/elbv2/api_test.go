@@ -264,3 +264,72 @@ func TestAttributes(t *testing.T) {
 		t.Errorf("attributes of a missing group: %v", err)
 	}
 }
+
+func TestModifyAndFilter(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tg := e.attached(t, "web")
+	other := e.targetGroup(t, "spare")
+	out, err := e.client.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{
+		TargetGroupArn: aws.String(tg), HealthCheckIntervalSeconds: aws.Int32(15), HealthyThresholdCount: aws.Int32(3),
+		HealthCheckPath: aws.String("/ready"), Matcher: &types.Matcher{HttpCode: aws.String("200,204")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := out.TargetGroups[0]; aws.ToString(g.HealthCheckPath) != "/ready" || aws.ToInt32(g.HealthyThresholdCount) != 3 {
+		t.Errorf("ModifyTargetGroup returned %+v", g)
+	}
+	if hc, _ := e.svc.HealthCheck(tg); hc.Interval != 15*time.Second || hc.HealthyThreshold != 3 || hc.Matcher != "200,204" {
+		t.Errorf("HealthCheck after modify: %+v", hc)
+	}
+	if _, err := e.client.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{
+		TargetGroupArn: aws.String(tg), HealthCheckTimeoutSeconds: aws.Int32(20),
+	}); code(err) != "ValidationError" {
+		t.Errorf("a timeout longer than the interval: %v, want ValidationError", err)
+	}
+
+	lbs := e.svc.LoadBalancerArns(tg)
+	byLB, err := e.client.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{LoadBalancerArn: aws.String(lbs[0])})
+	if err != nil || len(byLB.TargetGroups) != 1 || aws.ToString(byLB.TargetGroups[0].TargetGroupArn) != tg {
+		t.Errorf("target groups of the load balancer: %+v %v (spare %s must not be listed)", byLB, err, other)
+	}
+
+	// An operation the simulator does not implement fails loudly, naming itself.
+	_, err = e.client.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(lbs[0])})
+	if code(err) != "InvalidAction" || !strings.Contains(err.Error(), "DeleteLoadBalancer") {
+		t.Errorf("DeleteLoadBalancer: %v, want InvalidAction naming it", err)
+	}
+}
+
+// TestConcurrentTargets drives the model from goroutines while clients read it, so the
+// race detector sees the locking.
+func TestConcurrentTargets(t *testing.T) {
+	e := newEnv(t)
+	tg := e.attached(t, "busy")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			port := int32(32768 + i)
+			_ = e.svc.RegisterTarget(tg, "i-1", port)
+			_ = e.svc.SetTargetHealth(tg, "i-1", port, StateHealthy, "", "")
+			_ = e.svc.DeregisterTarget(tg, "i-1", port)
+		}()
+		go func() {
+			defer wg.Done()
+			_, _ = e.client.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(tg)})
+		}()
+	}
+	wg.Wait()
+	ts := e.svc.Targets(tg)
+	if len(ts) != 8 {
+		t.Fatalf("%d targets, want 8 draining", len(ts))
+	}
+	for _, x := range ts {
+		if x.State != StateDraining {
+			t.Errorf("target %s:%d is %s, want draining", x.ID, x.Port, x.State)
+		}
+	}
+}
