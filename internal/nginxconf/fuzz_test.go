@@ -1,0 +1,66 @@
+package nginxconf
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// lineCol computes the position of a byte offset independently of the lexer.
+func lineCol(data []byte, off int) (int, int) {
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	return line, off - (bytes.LastIndexByte(data[:off], '\n') + 1) + 1
+}
+
+func FuzzParse(f *testing.F) {
+	for _, path := range fixtures(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		f.Add(data[:len(data)*2/3])
+	}
+	for _, s := range []string{
+		"", "}", "{", ";", `a "b`, `a 'b\'c';`, `if ($a = "b") { return 200; }`, "a ${b}{ }", "a \\", "a b#c;", "map $a $b { '' 1; }",
+		"http { server { location / { proxy_pass http://[::1; } } }", "a\r\nb;",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.conf", data)
+		if err != nil {
+			e, ok := err.(*Error)
+			if !ok || e.Pos.Line < 1 || e.Pos.Col < 1 || e.Pos.File != "f.conf" {
+				t.Fatalf("bad error %T %v", err, err)
+			}
+			return
+		}
+		cfg.Walk(func(d *Directive) bool {
+			if l, c := lineCol(data, d.start); l != d.Pos.Line || c != d.Pos.Col {
+				t.Fatalf("%q at %v, but its offset is at %d:%d", d.Name, d.Pos, l, c)
+			}
+			for i, span := range d.argSpan {
+				if l, c := lineCol(data, span[0]); l != d.ArgPos[i].Line || c != d.ArgPos[i].Col {
+					t.Fatalf("argument %q at %v, but its offset is at %d:%d", d.Args[i], d.ArgPos[i], l, c)
+				}
+				// The raw token, lexed alone, gives the same word.
+				l := &lexer{data: data[span[0]:span[1]], line: 1, col: 1}
+				tok, ok, lerr := l.next()
+				if lerr != nil || !ok || tok.text != d.Args[i] {
+					t.Fatalf("re-lexing %q gives %q (%v), want %q", data[span[0]:span[1]], tok.text, lerr, d.Args[i])
+				}
+			}
+			return true
+		})
+		out := rewriteForCheck(cfg, data, "/scratch")
+		if bytes.Count(out, []byte("\n")) != bytes.Count(data, []byte("\n")) {
+			t.Fatalf("rewriting changed the line count:\n%s", out)
+		}
+		_ = cfg.ProxyPasses()
+		for _, mf := range cfg.MethodFilters() {
+			_ = mf.Unknown()
+		}
+		_ = cfg.HeaderOverrides()
+	})
+}
