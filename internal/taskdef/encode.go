@@ -150,8 +150,7 @@ func writeJSON(buf *bytes.Buffer, n *node, prefix, indent string) {
 	case kNumber:
 		buf.WriteString(n.str)
 	case kString:
-		b, _ := json.Marshal(n.str)
-		buf.Write(b)
+		writeString(buf, n.str)
 	case kArray:
 		buf.WriteByte('[')
 		for i, el := range n.elems {
@@ -172,8 +171,7 @@ func writeJSON(buf *bytes.Buffer, n *node, prefix, indent string) {
 				buf.WriteByte(',')
 			}
 			nl(inner)
-			b, _ := json.Marshal(m.key)
-			buf.Write(b)
+			writeString(buf, m.key)
 			buf.WriteByte(':')
 			if indent != "" {
 				buf.WriteByte(' ')
@@ -185,4 +183,13 @@ func writeJSON(buf *bytes.Buffer, n *node, prefix, indent string) {
 		}
 		buf.WriteByte('}')
 	}
+}
+
+// writeString writes s as a JSON string without encoding/json's HTML
+// escaping, so "<" and "&" stay readable in `pier render`.
+func writeString(buf *bytes.Buffer, s string) {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // cannot fail for a string
+	buf.Truncate(buf.Len() - 1) // Encode appends a newline
 }
