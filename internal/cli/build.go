@@ -112,8 +112,7 @@ func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact
 	if err != nil {
 		return nil, err
 	}
-	sel, err := image.Select(r.file, names)
-	if err != nil {
+	if _, err := image.Select(r.file, names); err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(r.env.Stderr, "==> build")
@@ -121,26 +120,21 @@ func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact
 	if err != nil {
 		return nil, err
 	}
-	opts := append([]image.Option{image.WithKeychain(p.Keychain()), image.WithGetenv(r.env.Getenv), image.WithCache(cache)}, r.buildOpts...)
-	arts := make([]*image.Artifact, 0, len(sel))
-	for _, img := range sel {
-		a, err := image.Build(ctx, r.file, img, opts...)
-		if err != nil {
-			return nil, err
-		}
-		built, cached, size := 0, 0, int64(0)
-		for _, l := range a.Layers {
-			if l.Cached {
-				cached++
-			} else {
-				built++
+	opts := append([]image.Option{image.WithKeychain(p.Keychain()), image.WithGetenv(r.env.Getenv), image.WithCache(cache),
+		image.WithProgress(func(a *image.Artifact) {
+			built, cached, size := 0, 0, int64(0)
+			for _, l := range a.Layers {
+				if l.Cached {
+					cached++
+				} else {
+					built++
+				}
+				size += l.Size
 			}
-			size += l.Size
-		}
-		fmt.Fprintf(r.env.Stderr, "%s: built %s (%d layers: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), cached, built, size)
-		arts = append(arts, a)
-	}
-	return arts, nil
+			fmt.Fprintf(r.env.Stderr, "%s: built %s (%d layers: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), cached, built, size)
+		})}, r.buildOpts...)
+	// One BuildAll: each base tag is resolved once for the whole run.
+	return image.BuildAll(ctx, r.file, names, opts...)
 }
 
 func (r *imageRun) cache() (*image.Cache, error) {

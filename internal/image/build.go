@@ -62,6 +62,7 @@ type options struct {
 	epoch     *time.Time
 	getenv    func(string) string
 	bases     *bases
+	built     func(*Artifact)
 }
 
 // WithCacheDir puts the build cache in dir instead of $PIER_CACHE or the user cache directory.
@@ -89,6 +90,11 @@ func WithTransport(t http.RoundTripper) Option {
 // overriding SOURCE_DATE_EPOCH.
 func WithEpoch(t time.Time) Option {
 	return func(o *options) error { t = t.UTC(); o.epoch = &t; return nil }
+}
+
+// WithProgress calls built after each image of BuildAll is built.
+func WithProgress(built func(*Artifact)) Option {
+	return func(o *options) error { o.built = built; return nil }
 }
 
 // WithGetenv sets how SOURCE_DATE_EPOCH and PIER_CACHE are read (default os.Getenv).
@@ -170,6 +176,9 @@ func BuildAll(ctx context.Context, f *config.File, names []string, opts ...Optio
 		a, err := build(ctx, f, img, o)
 		if err != nil {
 			return nil, err
+		}
+		if o.built != nil {
+			o.built(a)
 		}
 		out = append(out, a)
 	}

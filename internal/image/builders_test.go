@@ -281,3 +281,29 @@ func writeZip(t *testing.T, path string, files map[string]string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBaseRequests: a base tag is resolved once per run however many images
+// use it; manifests and configs come from the cache on the next run; base
+// layers are never downloaded by a build.
+func TestBaseRequests(t *testing.T) {
+	reg := registrytest.New(t)
+	f := inforum(t, reg) // two nginx images on one base
+	cache := WithCacheDir(t.TempDir())
+	reg.Reset()
+	if _, err := BuildAll(context.Background(), f, nil, cache); err != nil {
+		t.Fatal(err)
+	}
+	// The three test bases (temurin, node, nginx) have the same content, so
+	// after the first one the content-addressed cache answers.
+	c := reg.Counts()
+	if c.ManifestHead != 3 || c.ManifestGets != 1 || c.BlobGets != 1 {
+		t.Errorf("first run: %d HEAD, %d GET manifests, %d blob GETs; want a HEAD per base tag, one manifest and one config download", c.ManifestHead, c.ManifestGets, c.BlobGets)
+	}
+	reg.Reset()
+	if _, err := BuildAll(context.Background(), f, nil, cache); err != nil {
+		t.Fatal(err)
+	}
+	if c := reg.Counts(); c.ManifestHead != 3 || c.ManifestGets != 0 || c.BlobGets != 0 {
+		t.Errorf("second run: %d HEAD, %d GET manifests, %d blob GETs; want 3, 0, 0", c.ManifestHead, c.ManifestGets, c.BlobGets)
+	}
+}

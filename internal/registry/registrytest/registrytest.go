@@ -37,6 +37,9 @@ type Counts struct {
 	Mounts       int      // cross-repository mounts that succeeded (POST ?mount= answered 201)
 	MountTries   int      // POSTs that asked for a mount
 	Manifests    int      // manifests written (PUT …/manifests/… answered 201)
+	ManifestHead int      // HEAD requests on manifests (tag resolutions)
+	ManifestGets int      // GET requests on manifests
+	BlobGets     int      // GET requests on blobs (downloads)
 	UploadedRepo []string // "repo@digest" of each uploaded blob, in order
 }
 
@@ -136,6 +139,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.counts.UploadedRepo = append(s.counts.UploadedRepo, repo+"@"+r.URL.Query().Get("digest"))
 	case isManifest && r.Method == http.MethodPut && sw.status == http.StatusCreated:
 		s.counts.Manifests++
+	case isManifest && r.Method == http.MethodHead:
+		s.counts.ManifestHead++
+	case isManifest && r.Method == http.MethodGet:
+		s.counts.ManifestGets++
+	case strings.Contains(path, "/blobs/") && !isUpload && r.Method == http.MethodGet:
+		s.counts.BlobGets++
 	}
 }
 
