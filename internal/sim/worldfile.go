@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -109,7 +110,7 @@ func ParseWorldFile(name string, data []byte) (*WorldFile, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	wf := &WorldFile{Path: name}
 	if root.Kind == 0 {
@@ -118,7 +119,7 @@ func ParseWorldFile(name string, data []byte) (*WorldFile, error) {
 	dec = yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(wf); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, yamlError(name, data, err)
 	}
 	wf.Path = name
 	if err := wf.validate(&root); err != nil {
@@ -127,22 +128,38 @@ func ParseWorldFile(name string, data []byte) (*WorldFile, error) {
 	return wf, nil
 }
 
+var yamlSubjectRE = regexp.MustCompile("field (\\S+) not found|`([^`]*)`")
+
 // yamlError turns the YAML library's "line N: msg" into file:line:col: msg.
-func yamlError(name string, err error) error {
+// The library gives no column for type errors, so the column is where the
+// offending key or value appears on its line (else the line's first character).
+func yamlError(name string, data []byte, err error) error {
 	var te *yaml.TypeError
 	msg := err.Error()
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg = te.Errors[0]
 	}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		col, _ := strconv.Atoi(m[2])
-		if col == 0 {
-			col = 1
-		}
-		return &WorldError{File: name, Line: line, Col: col, Msg: m[3]}
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return &WorldError{File: name, Msg: strings.TrimPrefix(msg, "yaml: ")}
 	}
-	return &WorldError{File: name, Msg: msg}
+	line, _ := strconv.Atoi(m[1])
+	col, _ := strconv.Atoi(m[2])
+	if col == 0 {
+		col = 1
+		lines := strings.Split(string(data), "\n")
+		if line >= 1 && line <= len(lines) {
+			text := lines[line-1]
+			col = len(text) - len(strings.TrimLeft(text, " \t")) + 1
+			if sm := yamlSubjectRE.FindStringSubmatch(m[3]); sm != nil {
+				subject := sm[1] + sm[2]
+				if i := strings.Index(text, subject); subject != "" && i >= 0 {
+					col = i + 1
+				}
+			}
+		}
+	}
+	return &WorldError{File: name, Line: line, Col: col, Msg: m[3]}
 }
 
 // find returns the node at a path of mapping keys (or "" when absent).
