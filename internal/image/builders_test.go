@@ -131,9 +131,10 @@ func TestFilesBuilder(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(src, "conf/a.yml"), []byte("a: 1\n"), 0o600))
 	must(t, os.WriteFile(filepath.Join(src, "conf/sub/b.yml"), []byte("b: 2\n"), 0o600))
 	must(t, os.WriteFile(filepath.Join(src, "run.sh"), []byte("#!/bin/sh\nexec app\n"), 0o700))
+	must(t, os.Symlink("run.sh", filepath.Join(src, "run-link")))
 	a, err := buildOne(t, &config.Image{Name: "tool", Files: &config.FilesBuild{
 		Base:       base,
-		Files:      map[string]string{"/opt/app/conf": filepath.Join(src, "conf"), "/usr/local/bin/run": filepath.Join(src, "run.sh")},
+		Files:      map[string]string{"/opt/app/conf": filepath.Join(src, "conf"), "/usr/local/bin/run": filepath.Join(src, "run-link")},
 		Entrypoint: []string{"/usr/local/bin/run"},
 		Env:        map[string]string{"APP_MODE": "prod", "PATH": "/opt/app/bin:/usr/bin:/bin"},
 		User:       "65534",
@@ -233,6 +234,8 @@ func TestBuildErrors(t *testing.T) {
 	writeZip(t, noMain, map[string]string{"META-INF/MANIFEST.MF": "Manifest-Version: 1.0\r\n\r\n"})
 	badIdx := filepath.Join(dir, "badidx.jar")
 	writeZip(t, badIdx, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\r\n\r\n", "BOOT-INF/layers.idx": "dependencies:\n"})
+	slip := filepath.Join(dir, "slip.jar")
+	writeZip(t, slip, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\r\n\r\n", "../../etc/cron.d/x": "* * * * * root sh\n"})
 	must(t, os.MkdirAll(filepath.Join(dir, "conf"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "conf", "x"), []byte("x"), 0o644))
 	for _, tc := range []struct {
@@ -245,6 +248,7 @@ func TestBuildErrors(t *testing.T) {
 		{"next without standalone", &config.Image{Name: "web", Next: &config.NextBuild{Base: amd, Dir: dir}}, nil, "output: 'standalone'"},
 		{"jar without Main-Class", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: noMain}}, nil, "no Main-Class"},
 		{"not a jar", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: filepath.Join(dir, "conf", "x")}}, nil, "opening jar"},
+		{"entry outside /app", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: slip}}, nil, "would land outside /app"},
 		{"bad layers.idx", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: badIdx}}, nil, "BOOT-INF/layers.idx:1:1"},
 		{"missing platform", &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: amd, Config: filepath.Join(testdata, "backend/nginx.conf")}}, []string{"linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"relative destination", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"etc/x": filepath.Join(dir, "conf", "x")}}}, nil, "must be an absolute path"},

@@ -206,13 +206,16 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 		if i < 0 {
 			i = len(layers) - 1 // unclaimed entries are application code
 		}
-		name := "app/" + strings.TrimSuffix(f.Name, "/")
+		name := cleanName("app/" + strings.TrimSuffix(f.Name, "/"))
+		if !strings.HasPrefix(name, "app/") {
+			return nil, fmt.Errorf("springboot: %s: entry %q would land outside /app; rebuild the jar", b.Jar, f.Name)
+		}
 		if strings.HasSuffix(f.Name, "/") {
-			specs[i].add(entry{name: cleanName(name), kind: tar.TypeDir})
+			specs[i].add(entry{name: name, kind: tar.TypeDir})
 			continue
 		}
 		zf := f
-		specs[i].add(entry{name: cleanName(name), kind: tar.TypeReg, size: int64(zf.UncompressedSize64),
+		specs[i].add(entry{name: name, kind: tar.TypeReg, size: int64(zf.UncompressedSize64),
 			open: func() (io.ReadCloser, error) { return zf.Open() }})
 	}
 	for _, s := range specs {

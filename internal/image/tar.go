@@ -45,6 +45,12 @@ func (s *layerSpec) empty() bool { return len(s.entries) == 0 }
 // addPath adds the file or directory tree at src under dest. filter, when
 // non-nil, decides per relative slash path (of a tree) whether to take it.
 func (s *layerSpec) addPath(dest, src string, filter func(rel string, dir bool) bool) error {
+	// A symlink given as the source stands for what it points to; symlinks
+	// inside a tree stay symlinks.
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", src, err)
+	}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p, err)

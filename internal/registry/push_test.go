@@ -173,3 +173,25 @@ func TestPushTwoPlatformIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestPushImmutableTagFromRegistry: a registry that refuses to move a tag
+// (TAG_INVALID) without pier knowing up front: the same image again is
+// success, a different one an error naming the digest that holds the tag.
+func TestPushImmutableTagFromRegistry(t *testing.T) {
+	reg := registrytest.New(t, registrytest.Immutable())
+	base := reg.PushBase(t, "library/temurin:21")
+	build1 := build(t, inforum(t, writeJar(t, "1.0.0"), func(string) string { return base }), t.TempDir())[:1]
+	build2 := build(t, inforum(t, writeJar(t, "2.0.0"), func(string) string { return base }), t.TempDir())[:1]
+	p, _ := NewPusher()
+	first := pushAll(t, p, jobs(t, reg.Host, "v1", build1))
+	if rs := pushAll(t, p, jobs(t, reg.Host, "v1", build1)); rs[0].Digest != first[0].Digest {
+		t.Errorf("same image again: %s, want %s", rs[0].Digest, first[0].Digest)
+	}
+	_, err := p.PushAll(context.Background(), jobs(t, reg.Host, "v1", build2))
+	if err == nil || !strings.Contains(err.Error(), first[0].Digest) || !strings.Contains(err.Error(), `tag "v1"`) {
+		t.Fatalf("different image on the taken tag: err = %v, want one naming %s", err, first[0].Digest)
+	}
+	if rs := pushAll(t, p, jobs(t, reg.Host, "v2", build2)); rs[0].Digest == first[0].Digest {
+		t.Error("a new tag for the new image should work")
+	}
+}

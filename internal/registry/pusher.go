@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/sync/errgroup"
@@ -280,7 +281,7 @@ func (p *Pusher) ticker(name string, t *tally) (stop func()) {
 
 func (p *Pusher) pushOne(ctx context.Context, job Job, hints map[string]name.Repository, t *tally) (*Result, error) {
 	repo := job.Ref.Context()
-	digest, err := job.Image.(interface{ Digest() (v1.Hash, error) }).Digest()
+	digest, err := partial.Digest(job.Image)
 	if err != nil {
 		return nil, fmt.Errorf("pushing %s: computing its digest: %w", job.Name, err)
 	}

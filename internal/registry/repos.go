@@ -32,7 +32,9 @@ func ensureRepository(ctx context.Context, api ECRAPI, repo name.Repository, cre
 	var notFound *ecrtypes.RepositoryNotFoundException
 	switch {
 	case err == nil && len(out.Repositories) > 0:
-		return repoInfo{immutable: out.Repositories[0].ImageTagMutability != ecrtypes.ImageTagMutabilityMutable}, nil
+		// IMMUTABLE_WITH_EXCLUSION leaves some tags mutable: for those the
+		// push itself finds out (TAG_INVALID) instead of a check up front.
+		return repoInfo{immutable: out.Repositories[0].ImageTagMutability == ecrtypes.ImageTagMutabilityImmutable}, nil
 	case err != nil && !errors.As(err, &notFound):
 		return repoInfo{}, fmt.Errorf("describing ECR repository %q: %w", repo.RepositoryStr(), err)
 	}
