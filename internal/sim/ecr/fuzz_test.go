@@ -1,6 +1,9 @@
 package ecr
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +68,34 @@ func FuzzStoreManifest(f *testing.F) {
 		}
 		if tag != "" && rep.resolve(tag) != img {
 			t.Fatalf("stored manifest not found by tag %q", tag)
+		}
+	})
+}
+
+// FuzzServeHTTP sends arbitrary operations and bodies to the control plane: every
+// reply must be a 200 or a 400 carrying JSON, never a panic or a 5xx.
+func FuzzServeHTTP(f *testing.F) {
+	f.Add("CreateRepository", `{"repositoryName":"app","imageTagMutability":"IMMUTABLE"}`)
+	f.Add("DescribeImages", `{"repositoryName":"base","imageIds":[{"imageTag":"v1"},{"imageDigest":"sha256:00"}]}`)
+	f.Add("BatchGetImage", `{"repositoryName":"base","imageIds":[{}]}`)
+	f.Add("ListImages", `{"repositoryName":"base","maxResults":0,"nextToken":"9"}`)
+	f.Add("BatchDeleteImage", `{"repositoryName":"base","imageIds":[{"imageTag":"v1"}]}`)
+	f.Add("PutImage", `{"repositoryName":"base","imageManifest":"{}"}`)
+	f.Add("DescribeRepositories", `{"repositoryNames":["x"],"maxResults":5}`)
+	f.Fuzz(func(t *testing.T, op, body string) {
+		s := New(testAccount, "eu-west-1", func() time.Time { return time.Unix(1e9, 0) })
+		if _, err := s.Seed("base", randomImage(t, 1), "v1"); err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("X-Amz-Target", TargetPrefix+op)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != http.StatusOK && w.Code != http.StatusBadRequest {
+			t.Fatalf("%s %q: status %d", op, body, w.Code)
+		}
+		if !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("%s %q: reply is not JSON: %q", op, body, w.Body.String())
 		}
 	})
 }

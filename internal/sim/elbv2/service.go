@@ -107,7 +107,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	action := r.Form.Get("Action")
 	h := s.ops()[action]
 	if h == nil {
-		s.writeError(w, errorf("InvalidAction", "The action %q is not valid for this web service (the simulator implements %s).",
+		s.writeError(w, errorf("InvalidAction", "The action %s is not valid for this web service (the simulator implements %s).",
 			action, strings.Join(s.Operations(), ", ")))
 		return
 	}
@@ -138,15 +138,16 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
+// textEscaper escapes element text as ELBv2 does, leaving quotes readable.
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 func (s *Service) writeError(w http.ResponseWriter, e *apiError) {
 	typ := "Sender"
 	if e.status >= 500 {
 		typ = "Receiver"
 	}
-	var msg bytes.Buffer
-	_ = xml.EscapeText(&msg, []byte(e.msg))
 	body := fmt.Sprintf(`<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		Namespace, typ, e.code, msg.String(), s.requestID())
+		Namespace, typ, e.code, textEscaper.Replace(e.msg), s.requestID())
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(e.status)
 	_, _ = w.Write([]byte(body))
