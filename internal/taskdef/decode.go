@@ -20,16 +20,20 @@ import (
 // of stopping at the first.
 type decoder struct {
 	cur   *node  // the value the next Read* call consumes
-	name  string // the key cur was found under, for messages
+	name  string // the field path of cur, e.g. containerDefinitions[app].cpu
 	stack []frame
 	errs  Errors
+	// enums turns on checking enum values against this SDK's model: right
+	// for files, wrong for definitions ECS already accepted.
+	enums bool
 }
 
 type frame struct {
 	n      *node
 	schema *smithy.Schema
 	i      int
-	name   string
+	name   string   // field path of the struct, list or map
+	keys   []string // element keys of a list, as in field paths
 }
 
 var _ smithy.ShapeDeserializer = (*decoder)(nil)
@@ -47,7 +51,7 @@ func (d *decoder) errorf(pos Pos, format string, args ...any) {
 
 // mismatch records that the current value has the wrong JSON type.
 func (d *decoder) mismatch(want string) {
-	d.errorf(d.cur.pos, "%q must be %s, not %s", d.name, want, describeNode(d.cur))
+	d.errorf(d.cur.pos, "%s must be %s, not %s", d.name, want, describeNode(d.cur))
 }
 
 func describeNode(n *node) string {
@@ -71,7 +75,7 @@ func (d *decoder) readInt(min, max int64) int64 {
 	}
 	v, err := strconv.ParseInt(d.cur.str, 10, 64)
 	if err != nil || v < min || v > max {
-		d.errorf(d.cur.pos, "%q must be an integer between %d and %d, not %s", d.name, min, max, d.cur.str)
+		d.errorf(d.cur.pos, "%s must be an integer between %d and %d, not %s", d.name, min, max, d.cur.str)
 		return 0
 	}
 	return v
@@ -104,7 +108,7 @@ func (d *decoder) readFloat(bits int) float64 {
 	}
 	f, err := strconv.ParseFloat(d.cur.str, bits)
 	if err != nil {
-		d.errorf(d.cur.pos, "%q: number %s out of range", d.name, d.cur.str)
+		d.errorf(d.cur.pos, "%s: number %s out of range", d.name, d.cur.str)
 	}
 	return f
 }
@@ -128,12 +132,15 @@ func (d *decoder) ReadBool(_ *smithy.Schema, v *bool) error {
 	return nil
 }
 
-func (d *decoder) ReadString(_ *smithy.Schema, v *string) error {
+func (d *decoder) ReadString(s *smithy.Schema, v *string) error {
 	if d.cur.kind != kString {
 		d.mismatch("a string")
 		return nil
 	}
 	*v = d.cur.str
+	if d.enums && s != nil && s.Type() == smithy.ShapeTypeEnum {
+		d.checkEnum(s.TargetID().Name, *v)
+	}
 	return nil
 }
 
@@ -144,7 +151,7 @@ func (d *decoder) ReadBlob(_ *smithy.Schema, v *[]byte) error {
 	}
 	b, err := base64.StdEncoding.DecodeString(d.cur.str)
 	if err != nil {
-		d.errorf(d.cur.pos, "%q must be base64: %v", d.name, err)
+		d.errorf(d.cur.pos, "%s must be base64: %v", d.name, err)
 	}
 	*v = b
 	return nil
@@ -178,7 +185,7 @@ func (d *decoder) ReadBigInt(_ *smithy.Schema, v *big.Int) error {
 		return nil
 	}
 	if _, ok := v.SetString(d.cur.str, 10); !ok {
-		d.errorf(d.cur.pos, "%q must be an integer, not %s", d.name, d.cur.str)
+		d.errorf(d.cur.pos, "%s must be an integer, not %s", d.name, d.cur.str)
 	}
 	return nil
 }
@@ -189,7 +196,7 @@ func (d *decoder) ReadBigFloat(_ *smithy.Schema, v *big.Float) error {
 		return nil
 	}
 	if _, ok := v.SetString(d.cur.str); !ok {
-		d.errorf(d.cur.pos, "%q must be a number, not %s", d.name, d.cur.str)
+		d.errorf(d.cur.pos, "%s must be a number, not %s", d.name, d.cur.str)
 	}
 	return nil
 }
@@ -198,7 +205,7 @@ func (d *decoder) ReadBigFloat(_ *smithy.Schema, v *big.Float) error {
 // null is reported here and then decoded as the zero value.
 func (d *decoder) ReadNil(*smithy.Schema) (bool, error) {
 	if d.cur.kind == kNull {
-		d.errorf(d.cur.pos, "%q: null is not allowed in a list", d.name)
+		d.errorf(d.cur.pos, "%s: null is not allowed in a list", d.name)
 		return true, nil
 	}
 	return false, nil
@@ -209,7 +216,11 @@ func (d *decoder) push(n *node, s *smithy.Schema, want kind) {
 		d.mismatch("an " + want.String())
 		n = &node{kind: want, pos: n.pos} // read nothing, keep going
 	}
-	d.stack = append(d.stack, frame{n: n, schema: s, name: d.name})
+	f := frame{n: n, schema: s, name: d.name}
+	if want == kArray {
+		f.keys = elementKeys(n)
+	}
+	d.stack = append(d.stack, f)
 }
 
 func (d *decoder) top() *frame { return &d.stack[len(d.stack)-1] }
@@ -240,7 +251,7 @@ func (d *decoder) ReadStructMember() (*smithy.Schema, error) {
 		if m.val.kind == kNull {
 			continue
 		}
-		d.cur, d.name = m.val, m.key
+		d.cur, d.name = m.val, join(f.name, m.key)
 		return ms, nil
 	}
 	d.pop()
@@ -255,7 +266,7 @@ func (d *decoder) unknown(f *frame, m member) {
 	sort.Strings(names)
 	where := ""
 	if f.name != "" {
-		where = " in " + strconv.Quote(f.name)
+		where = " in " + f.name
 	}
 	msg := fmt.Sprintf("unknown field %q%s (ECS would reject it)", m.key, where)
 	if s := suggest(m.key, names); s != "" {
@@ -265,12 +276,12 @@ func (d *decoder) unknown(f *frame, m member) {
 }
 
 func (d *decoder) ReadUnion(*smithy.Schema) (*smithy.Schema, error) {
-	d.errorf(d.cur.pos, "%q: union values are not supported in task definitions", d.name)
+	d.errorf(d.cur.pos, "%s: union values are not supported in task definitions", d.name)
 	return nil, nil
 }
 
 func (d *decoder) ReadDocument(*smithy.Schema, *document.Value) error {
-	d.errorf(d.cur.pos, "%q: document values are not supported in task definitions", d.name)
+	d.errorf(d.cur.pos, "%s: document values are not supported in task definitions", d.name)
 	return nil
 }
 
@@ -286,7 +297,7 @@ func (d *decoder) ReadListItem(*smithy.Schema) (bool, error) {
 		return false, nil
 	}
 	d.cur = f.n.elems[f.i]
-	d.name = f.name
+	d.name = f.name + "[" + f.keys[f.i] + "]"
 	f.i++
 	return true, nil
 }
@@ -302,10 +313,10 @@ func (d *decoder) ReadMapKey(*smithy.Schema) (string, bool, error) {
 		m := f.n.members[f.i]
 		f.i++
 		if m.val.kind == kNull {
-			d.errorf(m.val.pos, "%q: null is not allowed as the value of %q", f.name, m.key)
+			d.errorf(m.val.pos, "%s: null is not allowed as the value of %q", f.name, m.key)
 			continue
 		}
-		d.cur, d.name = m.val, f.name+"."+m.key
+		d.cur, d.name = m.val, join(f.name, m.key)
 		return m.key, true, nil
 	}
 	d.pop()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"math/big"
 	"sort"
 	"strconv"
@@ -187,9 +188,12 @@ func writeJSON(buf *bytes.Buffer, n *node, prefix, indent string) {
 
 // writeString writes s as a JSON string without encoding/json's HTML
 // escaping, so "<" and "&" stay readable in `pier render`.
-func writeString(buf *bytes.Buffer, s string) {
-	enc := json.NewEncoder(buf)
+func writeString(buf *bytes.Buffer, s string) { writeStringTo(buf, s) }
+
+func writeStringTo(w io.Writer, s string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // cannot fail for a string
-	buf.Truncate(buf.Len() - 1) // Encode appends a newline
+	_ = enc.Encode(s)              // cannot fail for a string
+	w.Write(b.Bytes()[:b.Len()-1]) // Encode appends a newline
 }

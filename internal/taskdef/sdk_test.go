@@ -160,6 +160,9 @@ func fill(v reflect.Value, depth int) {
 		v.Set(m)
 	case reflect.String:
 		v.SetString("v-" + v.Type().Name())
+		if m := v.MethodByName("Values"); m.IsValid() { // an enum: take a valid value
+			v.SetString(m.Call(nil)[0].Index(0).String())
+		}
 	case reflect.Bool:
 		v.SetBool(true)
 	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Int:

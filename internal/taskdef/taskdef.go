@@ -96,6 +96,7 @@ func Parse(name string, data []byte) (*TaskDef, error) {
 
 	var def types.TaskDefinition
 	d := newDecoder(body, "")
+	d.enums = true
 	_ = def.Deserialize(d) // the decoder collects errors instead of returning them
 	var tags []types.Tag
 	if tagsNode != nil && tagsNode.kind != kNull {
