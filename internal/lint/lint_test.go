@@ -173,6 +173,13 @@ func TestRules(t *testing.T) {
 		{name: "recreate with two copies",
 			pier: basePier + "    strategy: recreate\n    desiredCount: 2\n",
 			want: []want{{"pier.yaml:6:3: error: recreate-desired-count", `service "web" uses strategy recreate with desiredCount 2`}}},
+		{name: "missing build inputs",
+			pier: strings.Replace(strings.Replace(basePier, "{ copy: docker.io/library/app:1 }", "{ springboot: { jar: build/app.jar } }", 1),
+				"{ config: nginx.conf }", "{ config: nginx.conf, files: { /etc/nginx/x.rules: x.rules } }", 1),
+			want: []want{
+				{"pier.yaml:3:10: warning: build-input-missing", `image "app" builds from build/app.jar, which does not exist`},
+				{"pier.yaml:4:16: warning: build-input-missing", `image "web-nginx" builds from x.rules, which does not exist`},
+			}},
 		{name: "recreate with one copy", pier: basePier + "    strategy: recreate\n    desiredCount: 1\n"},
 		{name: "secrets in environment",
 			edit: map[string]string{`"essential": true,`: `"essential": true, "environment": [{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "API_KEY", "value": "k-123"}, {"name": "MONKEY", "value": "x"}, {"name": "GITHUB_TOKEN", "value": "ghp_x"}],`},

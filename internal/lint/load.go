@@ -92,6 +92,7 @@ func Check(in *Input) []Finding {
 		checkService(&out, in.Config, s, td)
 	}
 	checkNginx(&out, in)
+	checkBuildInputs(&out, in.Config)
 	Sort(out)
 	return dedupe(out)
 }

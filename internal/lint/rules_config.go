@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -135,4 +136,43 @@ func checkNexus(out *findings, s *config.Service, c *taskdef.Container) {
 		out.add(cpos(c.FieldPos("stopTimeout")), Warning, "nexus-stop-timeout",
 			"container %q runs Nexus with stopTimeout %s seconds: Nexus needs time to close its databases before ECS kills it, or they need repair on the next start; set stopTimeout to at least %d", c.Name, have, nexusStopTimeout)
 	}
+}
+
+// checkBuildInputs warns about builder inputs that do not exist. A warning,
+// not an error: CI often runs lint before the step that produces the jar or
+// the Next.js output, and pier build reports the same problem when it runs.
+func checkBuildInputs(out *findings, f *config.File) {
+	for _, img := range f.Images {
+		var at config.Pos
+		var paths []string
+		switch {
+		case img.Nginx != nil:
+			at = img.Nginx.Pos
+			paths = sortedValues(img.Nginx.Files)
+		case img.Next != nil:
+			at, paths = img.Next.Pos, []string{img.Next.Dir}
+		case img.SpringBoot != nil:
+			at, paths = img.SpringBoot.Pos, []string{img.SpringBoot.Jar}
+		case img.Files != nil:
+			at = img.Files.Pos
+			paths = sortedValues(img.Files.Files)
+		case img.OCI != nil:
+			at, paths = img.OCI.Pos, []string{img.OCI.Path}
+		}
+		for _, p := range paths {
+			if _, err := os.Stat(p); err != nil {
+				out.add(at, Warning, "build-input-missing",
+					"image %q builds from %s, which does not exist: pier build will fail unless an earlier step creates it", img.Name, p)
+			}
+		}
+	}
+}
+
+func sortedValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
 }
