@@ -19,7 +19,7 @@ type env struct {
 	ctx context.Context
 }
 
-func start(t *testing.T, opts ...Option) *env {
+func start(t testing.TB, opts ...Option) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -14,7 +14,7 @@ import (
 
 // targetGroup creates an ALB with a listener forwarding to a new target
 // group, as the seed's services have, and returns the group's ARN.
-func (e *env) targetGroup(t *testing.T, name string) (string, *elb.Client) {
+func (e *env) targetGroup(t testing.TB, name string) (string, *elb.Client) {
 	t.Helper()
 	cfg := e.srv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
