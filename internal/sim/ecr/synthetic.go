@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"path"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -51,6 +52,22 @@ var baseConfigs = map[string]v1.Config{
 		User:         "nexus",
 		Volumes:      map[string]struct{}{"/nexus-data": {}},
 	},
+}
+
+// baseConfig finds the config of a well-known base by its Docker Hub path, or by its
+// last path element for copies elsewhere (public.ecr.aws/nginx/nginx,
+// ghcr.io/x/node); other images get an empty config.
+func baseConfig(repo string) v1.Config {
+	if c, ok := baseConfigs[repo]; ok {
+		return c
+	}
+	last := path.Base(repo)
+	for k, c := range baseConfigs {
+		if path.Base(k) == last {
+			return c
+		}
+	}
+	return v1.Config{}
 }
 
 // SyntheticImage returns a deterministic multi-platform image index standing in for
@@ -109,7 +126,7 @@ func syntheticPlatformImage(r name.Reference, plat v1.Platform) (v1.Image, error
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config = baseConfigs[r.Context().RepositoryStr()]
+	cf.Config = baseConfig(r.Context().RepositoryStr())
 	cf.Config.Labels = map[string]string{"org.pier.synthetic": r.Name()}
 	return mutate.ConfigFile(img, cf)
 }

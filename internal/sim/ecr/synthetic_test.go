@@ -101,3 +101,45 @@ func TestSeedPublicAndHasImage(t *testing.T) {
 		t.Error("an anonymous push to a mirror succeeded")
 	}
 }
+
+func TestSyntheticBaseConfigs(t *testing.T) {
+	tests := []struct {
+		ref        string
+		entrypoint string
+		user       string
+		port       string
+	}{
+		{ref: "nginx:1.27-alpine", entrypoint: "/docker-entrypoint.sh", port: "80/tcp"},
+		{ref: "public.ecr.aws/nginx/nginx:1.27", entrypoint: "/docker-entrypoint.sh", port: "80/tcp"},
+		{ref: "node:22-alpine", entrypoint: "docker-entrypoint.sh"},
+		{ref: "eclipse-temurin:21-jre", entrypoint: "/__cacert_entrypoint.sh"},
+		{ref: "sonatype/nexus3:3.70.1", user: "nexus", port: "8081/tcp"},
+		{ref: "example.com/tools/unknown:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ref, func(t *testing.T) {
+			idx, err := SyntheticImage(tt.ref, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			im, _ := idx.IndexManifest()
+			img, _ := idx.Image(im.Manifests[0].Digest)
+			cf, err := img.ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := cf.Config
+			var ep string
+			if len(c.Entrypoint) > 0 {
+				ep = c.Entrypoint[0]
+			}
+			_, hasPort := c.ExposedPorts[tt.port]
+			if ep != tt.entrypoint || c.User != tt.user || (tt.port != "" && !hasPort) || cf.OS != "linux" || cf.Architecture != "amd64" {
+				t.Errorf("config %+v on %s/%s", c, cf.OS, cf.Architecture)
+			}
+			if c.Labels["org.pier.synthetic"] == "" {
+				t.Error("a synthetic image does not say so in its labels")
+			}
+		})
+	}
+}
