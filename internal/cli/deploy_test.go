@@ -21,7 +21,7 @@ type sandboxEnv struct {
 	getenv func(string) string
 }
 
-func newSandboxEnv(t *testing.T) *sandboxEnv {
+func newSandboxEnv(t *testing.T, opts ...sim.Option) *sandboxEnv {
 	t.Helper()
 	f, err := config.Load(inforumYAML, func(string) string { return "" })
 	if err != nil {
@@ -29,7 +29,7 @@ func newSandboxEnv(t *testing.T) *sandboxEnv {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := sim.NewSandbox(ctx, f, "")
+	srv, err := sim.NewSandbox(ctx, f, "", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package deploy_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -53,6 +55,33 @@ func must[T any](v T, err error) func(testing.TB) T {
 		}
 		return v
 	}
+}
+
+// withoutHealthCheck loads a task-definition file without its containers'
+// health checks, so that only pier's HTTP check can tell a bad task.
+func withoutHealthCheck(t testing.TB, file string, images map[string]string) *taskdef.TaskDef {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "inforum", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	def := doc
+	if inner, ok := doc["taskDefinition"].(map[string]any); ok {
+		def = inner
+	}
+	for _, c := range def["containerDefinitions"].([]any) {
+		delete(c.(map[string]any), "healthCheck")
+	}
+	data, _ = json.Marshal(def)
+	td, err := taskdef.Parse(file, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return td.WithImages(images)
 }
 
 func load(t testing.TB, file string, images map[string]string) *taskdef.TaskDef {
@@ -166,7 +195,8 @@ func (e *env) deploy(t testing.TB, ctx context.Context, l *log, specs ...deploy.
 	if l == nil {
 		l = &log{}
 	}
-	d := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l), deploy.WithGrace(10*time.Minute))
+	d := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l), deploy.WithGrace(10*time.Minute),
+		deploy.WithHTTPClient(e.srv.HTTPClient()))
 	start := e.w.Clock().Now()
 	run := &report.Run{Command: "deploy", Started: start, Services: d.Apply(ctx, targets)}
 	run.Finished = e.w.Clock().Now()

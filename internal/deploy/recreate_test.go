@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
 )
@@ -54,6 +55,34 @@ func TestRecreateScenarios(t *testing.T) {
 				t.Errorf("%d Nexus tasks were live at once", live)
 			}
 		})
+	}
+}
+
+// The new Nexus runs and ECS calls the deployment complete, but its
+// status URL never answers 2xx: pier restores the old revision, checks
+// that the URL answers again, and keeps one mount holder throughout.
+func TestRecreateHealthURLFailsAndOldNexusIsRestored(t *testing.T) {
+	const url = "http://nexus.inforum.internal:8081/service/rest/v1/status/writable"
+	e := newEnv(t, sim.WithExclusiveMounts(), sim.WithHealthURL(url, "inforum", "nexus"),
+		sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{Unhealthy: true}))
+	e.inforum(t, 100, 4096, 4096)
+	spec := nexusSpec(t, "3.72.0")
+	spec.TaskDef = withoutHealthCheck(t, "nexus-task.json", nexusImages("3.72.0"))
+	spec.Health = &plan.HealthCheck{URL: url, Timeout: 3 * time.Minute}
+	l := &log{}
+	_, run, _ := e.deploy(t, context.Background(), l, spec)
+	s := run.Services[0]
+	if run.Result.ExitCode() != 3 || !strings.Contains(s.Cause, url+" did not answer 2xx within 3m0s (last: HTTP 503)") {
+		t.Fatalf("exit %d (%s: %s), want 3 with the URL in the cause\n%s", run.Result.ExitCode(), s.Outcome, s.Cause, l)
+	}
+	if td, n, _ := e.running(t, "nexus"); td != "nexus:1" || n != 1 || s.Final.String() != "nexus:1" {
+		t.Errorf("nexus runs %s × %d (report %s), want nexus:1 × 1", td, n, s.Final)
+	}
+	if !strings.Contains(l.String(), "answered 200") {
+		t.Errorf("the restored nexus was not checked:\n%s", l)
+	}
+	if h := e.w.MaxMountHolders(); h != 1 {
+		t.Errorf("max mount holders %d, want 1", h)
 	}
 }
 

@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/sim"
+)
+
+// liveTD is the family:revision a service of the sandbox runs.
+func (s *sandboxEnv) liveTD(t *testing.T, service string) string {
+	t.Helper()
+	c := ecs.NewFromConfig(s.srv.AWSConfig())
+	out, err := c.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Cluster: aws.String("inforum"), Services: []string{service}})
+	if err != nil || len(out.Services) != 1 {
+		t.Fatalf("describing %s: %v", service, err)
+	}
+	arn := aws.ToString(out.Services[0].TaskDefinition)
+	return arn[strings.LastIndexByte(arn, '/')+1:]
+}
+
+// The whole pipeline (build, push, plan, apply) on the sandbox of the
+// inforum pier.yaml, with the new images misbehaving. Images pushed by pier
+// are addressed by digest, so a rule matching "NAME@sha256" hits only them.
+func TestDeployScenariosThroughTheCLI(t *testing.T) {
+	tests := []struct {
+		name    string
+		opts    []sim.Option
+		service string
+		exit    int
+		cause   string
+		final   string
+	}{
+		{name: "unhealthy targets", service: "backend",
+			opts: []sim.Option{sim.WithImageBehavior("backend-nginx@sha256", sim.ImageBehavior{Unhealthy: true})},
+			exit: 3, cause: "health checks", final: "ecs-backend-task:1"},
+		{name: "new nexus fails its health check and the old one is restored", service: "nexus",
+			opts: []sim.Option{sim.WithImageBehavior("nexus@sha256", sim.ImageBehavior{Unhealthy: true})},
+			exit: 3, cause: "health check", final: "nexus:1"},
+		{name: "new nexus without a load balancer fails its URL check", service: "nexus",
+			opts: []sim.Option{sim.WithWorldFile(&sim.WorldFile{Services: map[string]sim.WorldService{"nexus": {LoadBalancer: aws.Bool(false)}}}),
+				sim.WithImageBehavior("nexus@sha256", sim.ImageBehavior{Unhealthy: true})},
+			exit: 3, cause: "health check", final: "nexus:1"},
+		{name: "image pull failure", service: "frontend",
+			opts: []sim.Option{sim.WithImageBehavior("front-next@sha256", sim.ImageBehavior{PullFailure: true})},
+			exit: 3, cause: "CannotPullContainerError", final: "ecs-front-task:1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSandboxEnv(t, tt.opts...)
+			code, out, errs := s.run(t, "deploy", "--output", "json", tt.service)
+			var run report.Run
+			if err := json.Unmarshal([]byte(out), &run); err != nil {
+				t.Fatalf("stdout is not one JSON report: %v\n%s", err, out)
+			}
+			if code != tt.exit || run.Result.ExitCode() != tt.exit {
+				t.Fatalf("exit %d (report %s: %s), want %d\n%s", code, run.Result, run.Cause, tt.exit, errs)
+			}
+			if !strings.Contains(run.Cause, tt.cause) || !strings.Contains(errs, tt.cause) {
+				t.Errorf("cause %q (or the progress) lacks %q\n%s", run.Cause, tt.cause, errs)
+			}
+			t.Logf("cause: %s", run.Cause)
+			if got := s.liveTD(t, tt.service); got != tt.final || run.Services[0].Final.String() != tt.final {
+				t.Errorf("%s runs %s (report: %s), want %s", tt.service, got, run.Services[0].Final, tt.final)
+			}
+			if h := s.srv.World().MaxMountHolders(); h > 1 {
+				t.Errorf("%d Nexus tasks held the data directory at once", h)
+			}
+		})
+	}
+}
+
+func TestPlanDetailedExitCodeAndStalePlan(t *testing.T) {
+	s := newSandboxEnv(t)
+	code, out, errs := s.run(t, "plan", "--output", "json")
+	if code != 2 {
+		t.Fatalf("plan --detailed-exitcode before any deploy: exit %d, want 2 (changes)\n%s", code, errs)
+	}
+	p, err := plan.Read("stdout", []byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, svc := range p.Services {
+		if svc.Action != plan.Register || len(svc.Changes) == 0 {
+			t.Errorf("%s: %s with %d changes, want a new revision", svc.Name, svc.Action, len(svc.Changes))
+		}
+	}
+	saved := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(saved, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Someone scales the backend after the plan was made: the plan is stale.
+	c := ecs.NewFromConfig(s.srv.AWSConfig())
+	if _, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), DesiredCount: aws.Int32(3)}); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: s.getenv, Globals: Globals{File: inforumYAML, Output: "text"}}
+	if code := runDeploy(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, nil, 0, 0, saved); code != ExitFailed {
+		t.Fatalf("deploy of a stale plan: exit %d, want 1\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "live desired count is now 3") || s.srv.World().Calls()["ecs.RegisterTaskDefinition"] != 0 {
+		t.Errorf("stale plan not refused before any change:\n%s", stderr.String())
+	}
+	if code, _, errs := s.run(t, "deploy"); code != ExitOK {
+		t.Fatalf("deploy: %d\n%s", code, errs)
+	}
+	if code, _, errs := s.run(t, "plan"); code != ExitOK {
+		t.Fatalf("plan after deploy: exit %d, want 0 (no changes)\n%s", code, errs)
+	}
+}
+
+// Through cli.Run, with its own sandbox: a world file with the seed's one
+// 4-vCPU instance makes the backend's rollout unplaceable; preflight warns
+// before the change, the run fails fast with ECS's closest-instance reason
+// and puts the backend back.
+func TestDeploySandboxWorldFileThroughRun(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "world.yaml")
+	if err := os.WriteFile(world, []byte("clusters:\n  inforum:\n    instances:\n      - {cpu: 4096, memory: 15742}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	cache := t.TempDir()
+	getenv := func(k string) string {
+		if k == "PIER_CACHE" {
+			return cache
+		}
+		return ""
+	}
+	code := Run(context.Background(), []string{"deploy", "--sandbox", "--sandbox-world", world, "-f", inforumYAML, "backend"}, &stdout, &stderr, getenv)
+	errs := stderr.String()
+	if code != ExitRolledBack {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, stdout.String(), errs)
+	}
+	warn := strings.Index(errs, "backend: warning: capacity")
+	update := strings.Index(errs, "==> update backend")
+	if warn < 0 || update < 0 || warn > update {
+		t.Errorf("preflight did not warn before the update:\n%s", errs)
+	}
+	if !strings.Contains(stdout.String(), "has insufficient CPU units available") {
+		t.Errorf("the report lacks the closest-instance reason:\n%s", stdout.String())
+	}
+}
