@@ -263,7 +263,6 @@ func posString(p config.Pos) string {
 // recipe is a builder's output before any base is known: the layers to put
 // on top and the config changes. It is applied to each platform's base.
 type recipe struct {
-	builder   string
 	base      string
 	layers    []*layerSpec
 	configure func(*v1.Config)
@@ -325,6 +324,10 @@ func (r *recipe) assemble(ctx context.Context, platforms []string, o *options, a
 			return err
 		}
 		imgs = append(imgs, out)
+		if cf.Architecture != "" {
+			// The base's own words, variant included (arm64/v8).
+			plat = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant, OSVersion: cf.OSVersion}
+		}
 		plats = append(plats, plat)
 	}
 	if len(imgs) == 1 {

@@ -60,7 +60,7 @@ func nginxRecipe(b *config.NginxBuild) (*recipe, error) {
 	if err := addFiles(spec, b.Files); err != nil {
 		return nil, err
 	}
-	return &recipe{builder: "nginx", base: orDefault(b.Base, DefaultNginxBase), layers: []*layerSpec{spec}}, nil
+	return &recipe{base: orDefault(b.Base, DefaultNginxBase), layers: []*layerSpec{spec}}, nil
 }
 
 // filesRecipe is any base plus one layer of files, with config overrides.
@@ -68,7 +68,7 @@ func filesRecipe(b *config.FilesBuild) (*recipe, error) {
 	if b.Base == "" {
 		return nil, errors.New("files: base is required")
 	}
-	r := &recipe{builder: "files", base: b.Base}
+	r := &recipe{base: b.Base}
 	spec := &layerSpec{comment: "files"}
 	if err := addFiles(spec, b.Files); err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func nextRecipe(b *config.NextBuild) (*recipe, error) {
 	if fi, err := os.Stat(filepath.Join(standalone, "server.js")); err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("next: %s has no server.js; set output: 'standalone' in next.config.js and run `next build` first", standalone)
 	}
-	r := &recipe{builder: "next", base: orDefault(b.Base, DefaultNodeBase)}
+	r := &recipe{base: orDefault(b.Base, DefaultNodeBase)}
 	add := func(comment, dest, src string, filter func(string, bool) bool) error {
 		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 			return nil

@@ -148,7 +148,7 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 	if err != nil {
 		return nil, fmt.Errorf("springboot: opening jar %s: %w", b.Jar, err)
 	}
-	r := &recipe{builder: "springboot", base: orDefault(b.Base, DefaultSpringBootBase), closers: []io.Closer{zr}}
+	r := &recipe{base: orDefault(b.Base, DefaultSpringBootBase), closers: []io.Closer{zr}}
 	ok := false
 	defer func() {
 		if !ok {
