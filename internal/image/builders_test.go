@@ -311,3 +311,44 @@ func TestBaseRequests(t *testing.T) {
 		t.Errorf("second run: %d HEAD, %d GET manifests, %d blob GETs; want 3, 0, 0", c.ManifestHead, c.ManifestGets, c.BlobGets)
 	}
 }
+
+// TestInforumPierYAML builds every image of the real inforum pier.yaml, as
+// the config parser reads it, with the bases moved to the test registry
+// (there is no internet here).
+func TestInforumPierYAML(t *testing.T) {
+	f, err := config.Load(filepath.Join(testdata, "pier.yaml"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := registrytest.New(t)
+	local := reg.PushBase(t, "library/base:1", f.Platforms...)
+	for _, img := range f.Images {
+		switch {
+		case img.Nginx != nil:
+			img.Nginx.Base = local
+		case img.Next != nil:
+			img.Next.Base = local
+		case img.SpringBoot != nil:
+			img.SpringBoot.Base = local
+		case img.Copy != nil:
+			img.Copy.Source = reg.PushBase(t, "sonatype/nexus3:3.72.0", "linux/amd64", "linux/arm64")
+		}
+	}
+	as, err := BuildAll(context.Background(), f, nil, WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != len(f.Images) {
+		t.Fatalf("built %d images, pier.yaml has %d", len(as), len(f.Images))
+	}
+	for _, a := range as {
+		if a.Image == nil && a.Index == nil {
+			t.Errorf("%s: nothing built", a.Name)
+		}
+		if strings.HasSuffix(a.Name, "nginx") {
+			if got := listLayer(t, a); !strings.Contains(got, "etc/nginx/blockuseragents.rules") || !strings.Contains(got, "etc/nginx/nginx.conf") {
+				t.Errorf("%s layer: %s", a.Name, got)
+			}
+		}
+	}
+}
