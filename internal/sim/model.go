@@ -247,7 +247,6 @@ type target struct {
 	state      string // initial, healthy, unhealthy, draining
 	healthyAt  time.Time
 	failAt     time.Time // turns unhealthy at this instant (unhealthy images)
-	reported   bool      // the unhealthy event has been written
 	drainUntil time.Time
 }
 

@@ -163,7 +163,6 @@ func (w *World) opRegisterTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*
 		PidMode:                 in.PidMode,
 		IpcMode:                 in.IpcMode,
 		ProxyConfiguration:      in.ProxyConfiguration,
-		InferenceAccelerators:   in.InferenceAccelerators,
 		EnableFaultInjection:    in.EnableFaultInjection,
 		RequiresAttributes:      w.requiredAttributes(in),
 		RegisteredAt:            aws.Time(now),
