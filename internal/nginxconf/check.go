@@ -96,13 +96,13 @@ func Check(ctx context.Context, confPath string, files map[string]string) error 
 			return fmt.Errorf("checking %s with nginx -t: %w", confPath, err)
 		}
 	}
-	for _, dir := range []string{"etc/nginx/conf.d", "var/log/nginx", "var/run", "run", "var/cache/nginx", "tmp"} {
+	for _, dir := range []string{"etc/nginx/conf.d", "var/log/nginx", "var/lib/nginx", "var/run", "run", "var/cache/nginx", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, dir), 0o755); err != nil {
 			return fmt.Errorf("checking %s with nginx -t: %w", confPath, err)
 		}
 	}
 	conf := filepath.Join(root, "etc/nginx/nginx.conf")
-	if err := writeFile(conf, rewriteForCheck(cfg, data, root)); err != nil {
+	if err := writeFile(conf, rewriteForCheck(cfg, data, root, tempPathDirectives(ctx, bin))); err != nil {
 		return fmt.Errorf("checking %s with nginx -t: %w", confPath, err)
 	}
 	origin[conf] = confPath
@@ -136,6 +136,23 @@ func Check(ctx context.Context, confPath string, files map[string]string) error 
 	return nil
 }
 
+// tempPathDirectives lists the *_temp_path directives this nginx knows.
+// nginx -t creates those directories, by default under /var/lib/nginx;
+// Check points them into its scratch root so a check writes nothing
+// outside it. A module built without (--without-http_uwsgi_module) has no
+// directive to set.
+func tempPathDirectives(ctx context.Context, bin string) []string {
+	out, _ := exec.CommandContext(ctx, bin, "-V").CombinedOutput() // nginx -V prints to stderr
+	v := string(out)
+	dirs := []string{"client_body_temp_path"}
+	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+		if strings.Contains(v, "--http-"+m+"-temp-path=") && !strings.Contains(v, "--without-http_"+m+"_module") {
+			dirs = append(dirs, m+"_temp_path")
+		}
+	}
+	return dirs
+}
+
 func writeFile(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -145,9 +162,10 @@ func writeFile(path string, data []byte) error {
 
 // rewriteForCheck edits the config text in place, keeping every line where
 // it was so nginx's line numbers still point into the user's file: absolute
-// paths move under root, `user …;` is blanked out, and upstream hosts point
-// at the loopback address.
-func rewriteForCheck(cfg *Config, data []byte, root string) []byte {
+// paths move under root, `user …;` is blanked out, upstream hosts point at
+// the loopback address, and the temp-path directives the http block does
+// not set are added right after its "{".
+func rewriteForCheck(cfg *Config, data []byte, root string, tempDirs []string) []byte {
 	type edit struct {
 		start, end int
 		text       string
@@ -176,7 +194,20 @@ func rewriteForCheck(cfg *Config, data []byte, root string) []byte {
 		span := pp.Directive.argSpan[0]
 		edits = append(edits, edit{span[0], span[1], quote(fmt.Sprintf("%s://127.0.0.1:%d%s", pp.Scheme, pp.Port, pp.Path))})
 	}
-	sort.Slice(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
+	for _, http := range cfg.Directives {
+		if http.Name != "http" || !http.IsBlock {
+			continue
+		}
+		var add strings.Builder
+		for _, name := range tempDirs {
+			if len(http.Children(name)) == 0 {
+				dir := filepath.Join(root, "var/lib/nginx", strings.TrimSuffix(name, "_temp_path"))
+				fmt.Fprintf(&add, " %s %s;", name, quote(dir))
+			}
+		}
+		edits = append(edits, edit{http.end, http.end, add.String()})
+	}
+	sort.SliceStable(edits, func(i, j int) bool { return edits[i].start < edits[j].start })
 	var buf bytes.Buffer
 	last := 0
 	for _, e := range edits {

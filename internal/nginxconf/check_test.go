@@ -103,10 +103,10 @@ func TestCheckReportsNginxErrors(t *testing.T) {
 }
 
 func TestRewriteKeepsLines(t *testing.T) {
-	src := "user nginx\n  www;\npid /run/nginx.pid;\nhttp {\n  include \"/etc/nginx/a b.conf\";\n  upstream u { server app:81; }\n  server { location / { proxy_pass http://next:3000/x; } }\n}\n"
+	src := "user nginx\n  www;\npid /run/nginx.pid;\nhttp {\n  proxy_temp_path /p;\n  include \"/etc/nginx/a b.conf\";\n  upstream u { server app:81; }\n  server { location / { proxy_pass http://next:3000/x; } }\n}\n"
 	cfg := mustParse(t, src)
-	got := string(rewriteForCheck(cfg, []byte(src), "/R"))
-	want := "          \n      \npid /R/run/nginx.pid;\nhttp {\n  include \"/R/etc/nginx/a b.conf\";\n  upstream u { server 127.0.0.1:81; }\n  server { location / { proxy_pass http://127.0.0.1:3000/x; } }\n}\n"
+	got := string(rewriteForCheck(cfg, []byte(src), "/R", []string{"client_body_temp_path", "proxy_temp_path"}))
+	want := "          \n      \npid /R/run/nginx.pid;\nhttp { client_body_temp_path /R/var/lib/nginx/client_body;\n  proxy_temp_path /R/p;\n  include \"/R/etc/nginx/a b.conf\";\n  upstream u { server 127.0.0.1:81; }\n  server { location / { proxy_pass http://127.0.0.1:3000/x; } }\n}\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

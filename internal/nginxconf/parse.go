@@ -39,6 +39,7 @@ type Error struct {
 	Msg string
 }
 
+// Error formats the problem as file:line:col: msg.
 func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
 // Config is one parsed nginx configuration file.

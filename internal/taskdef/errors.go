@@ -12,6 +12,7 @@ type Error struct {
 	Msg string
 }
 
+// Error formats the problem as file:line:col: msg.
 func (e *Error) Error() string {
 	if e.Pos.File == "" && !e.Pos.IsValid() {
 		return e.Msg
@@ -22,6 +23,7 @@ func (e *Error) Error() string {
 // Errors is every problem found in one file, in file order.
 type Errors []*Error
 
+// Error prints one problem a line.
 func (es Errors) Error() string {
 	var sb strings.Builder
 	for i, e := range es {
