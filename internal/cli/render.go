@@ -39,20 +39,10 @@ Containers pier does not build keep the image written in the task definition.`,
 					printInputError(env, "render", err)
 					return ExitUsage
 				}
-				services := f.Services
-				if len(args) == 1 {
-					services = nil
-					var names []string
-					for _, s := range f.Services {
-						names = append(names, s.Name)
-						if s.Name == args[0] {
-							services = append(services, s)
-						}
-					}
-					if services == nil {
-						fmt.Fprintf(env.Stderr, "pier render: %s has no service %q%s; services: %v\n", f.Path, args[0], suggestFrom(args[0], names), names)
-						return ExitUsage
-					}
+				services, err := f.SelectServices(args...)
+				if err != nil {
+					fmt.Fprintf(env.Stderr, "pier render: %v\n", err)
+					return ExitUsage
 				}
 				var out bytes.Buffer
 				if len(args) == 0 {
@@ -127,11 +117,4 @@ func renderRegistry(f *config.File) string {
 		region = "REGION"
 	}
 	return "ACCOUNT.dkr.ecr." + region + ".amazonaws.com"
-}
-
-func suggestFrom(name string, names []string) string {
-	if s := config.Suggest(name, names); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
 }

@@ -309,3 +309,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestLookups(t *testing.T) {
+	f, err := Load(filepath.Join("..", "..", "testdata", "inforum", "pier.yaml"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var builders []string
+	for _, img := range f.Images {
+		if f.Image(img.Name) != img {
+			t.Errorf("Image(%q) is not the image", img.Name)
+		}
+		builders = append(builders, img.Builder())
+	}
+	if got := strings.Join(builders, " "); got != "springboot nginx next nginx copy" {
+		t.Errorf("builders = %q", got)
+	}
+	if f.Image("nope") != nil || f.Service("nope") != nil || f.Service("backend") != f.Services[1] {
+		t.Error("lookups by name")
+	}
+	all, err := f.SelectServices()
+	if err != nil || len(all) != 3 {
+		t.Errorf("SelectServices() = %d services, %v", len(all), err)
+	}
+	two, err := f.SelectServices("nexus", "backend", "nexus")
+	if err != nil || len(two) != 2 || two[0].Name != "nexus" || two[1].Name != "backend" {
+		t.Errorf("SelectServices(nexus, backend, nexus) = %v, %v", two, err)
+	}
+	_, err = f.SelectServices("backnd")
+	if err == nil || !strings.Contains(err.Error(), `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`) {
+		t.Errorf("unknown service: %v", err)
+	}
+}
