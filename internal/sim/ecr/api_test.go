@@ -400,3 +400,29 @@ func TestMultiPlatformIndex(t *testing.T) {
 		t.Errorf("BatchGetImage with a mismatched tag and a bad digest: %+v %v", bg, err)
 	}
 }
+
+func TestBatchGetImageAcceptedMediaTypes(t *testing.T) {
+	e := newEnv(t)
+	e.createRepo(t, "app", false)
+	if err := e.push(t, "app:v1", randomImage(t, 1), e.auth(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		accept []string
+		found  bool
+	}{
+		{accept: []string{"application/vnd.docker.distribution.manifest.v2+json"}, found: true},
+		{accept: []string{"application/vnd.oci.image.manifest.v1+json"}, found: false},
+		{accept: nil, found: true},
+	} {
+		out, err := e.client.BatchGetImage(context.Background(), &awsecr.BatchGetImageInput{
+			RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1")}}, AcceptedMediaTypes: tt.accept,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(out.Images) == 1; got != tt.found || (!tt.found && out.Failures[0].FailureCode != types.ImageFailureCodeImageNotFound) {
+			t.Errorf("accepting %v: images %d, failures %+v", tt.accept, len(out.Images), out.Failures)
+		}
+	}
+}

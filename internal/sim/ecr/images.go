@@ -232,7 +232,8 @@ func (s *Service) batchGetImage(w http.ResponseWriter, r *http.Request) {
 		for _, id := range in.ImageIDs {
 			img, code, reason := rep.find(id)
 			if code == "" && len(in.AcceptedMediaTypes) > 0 && !contains(in.AcceptedMediaTypes, img.mediaType) {
-				code, reason = "UnsupportedImageType", "The simulator cannot convert "+img.mediaType+" to an accepted media type"
+				// ECR converts between some manifest formats; the simulator converts none.
+				code, reason = "ImageNotFound", "Requested image not found in an accepted media type (stored as "+img.mediaType+")"
 			}
 			if code != "" {
 				out.Failures = append(out.Failures, imageFailure{ImageID: id, FailureCode: code, FailureReason: reason})

@@ -306,9 +306,10 @@ func (s *Service) createListener(q query) (any, error) {
 	s.listeners[l.arn] = l
 	// Targets registered before the group was attached start being checked now.
 	for _, arn := range l.allTGs() {
-		for _, t := range s.tgs[arn].targets {
+		tg := s.tgs[arn]
+		for _, t := range tg.targets {
 			if t.state == StateUnused && t.reason == "Target.NotInUse" {
-				t.set(StateInitial, "Elb.RegistrationInProgress", "")
+				s.startChecking(tg, t)
 			}
 		}
 	}

@@ -141,11 +141,21 @@ func (s *Service) registerLocked(tg *targetGroup, id string, port int32, az stri
 		tg.targets = append(tg.targets, t)
 	}
 	t.drainUntil = time.Time{}
-	if len(s.lbArnsOf(tg.arn)) == 0 {
+	s.startChecking(tg, t)
+}
+
+// startChecking gives a newly registered target its first state: unused while no
+// load balancer forwards to the group, unavailable without health checks, else
+// initial until the ECS simulator reports the checks' outcome. Callers hold s.mu.
+func (s *Service) startChecking(tg *targetGroup, t *target) {
+	switch {
+	case len(s.lbArnsOf(tg.arn)) == 0:
 		t.set(StateUnused, "Target.NotInUse", "")
-		return
+	case !tg.hc.Enabled:
+		t.set(StateUnavailable, "Target.HealthCheckDisabled", "")
+	default:
+		t.set(StateInitial, "Elb.RegistrationInProgress", "")
 	}
-	t.set(StateInitial, "Elb.RegistrationInProgress", "")
 }
 
 // SetTargetHealth sets a registered target's state, reason code and description (the

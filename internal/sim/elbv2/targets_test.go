@@ -167,3 +167,19 @@ func TestTargetsThroughAPI(t *testing.T) {
 		t.Errorf("DescribeTargetHealth of a missing group: %v, want TargetGroupNotFoundException", err)
 	}
 }
+
+func TestHealthChecksDisabled(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tg := e.attached(t, "quiet")
+	if _, err := e.client.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(tg), HealthCheckEnabled: aws.Bool(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RegisterTarget(tg, "i-1", 80); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"i-1:80=unavailable/Target.HealthCheckDisabled"}
+	if got := e.health(t, tg); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("with health checks off: %v, want %v", got, want)
+	}
+}
