@@ -31,7 +31,10 @@ else pier/ under the user cache directory), so a later push or build reuses them
 reproducible: files and the image config carry SOURCE_DATE_EPOCH (default 0).
 
 Base images are read with the Docker config's credentials, and with an ECR token (from the
-usual AWS credentials) for bases in ECR.`,
+usual AWS credentials) for bases in ECR.
+
+Prints NAME sha256:… per image; with --output json, {"images": [{name, repository, digest,
+mediaType, layers: [{comment, digest, size, cached}]}]}. Progress goes to stderr.`,
 		flags: func(_ *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			return func(ctx context.Context, args []string) int {
 				f, err := config.Load(env.File, env.Getenv)

@@ -296,3 +296,15 @@ func TestTwoPlatformsShareAppLayers(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultCacheDir(t *testing.T) {
+	got, err := DefaultCacheDir(func(k string) string { return map[string]string{"PIER_CACHE": "/srv/cache"}[k] })
+	if err != nil || got != "/srv/cache" {
+		t.Errorf("with PIER_CACHE: %q, %v", got, err)
+	}
+	t.Setenv("XDG_CACHE_HOME", "/home/u/.cache")
+	got, err = DefaultCacheDir(func(string) string { return "" })
+	if err != nil || got != "/home/u/.cache/pier" {
+		t.Errorf("without PIER_CACHE: %q, %v; want the user cache directory", got, err)
+	}
+}
