@@ -3,12 +3,16 @@ package sim
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/pier-deploy/pier/internal/config"
 )
@@ -101,5 +105,31 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 	}
 	if _, err := client.Get("http://elsewhere.example:80/"); err == nil {
 		t.Error("an unmapped host answered")
+	}
+}
+
+// Builders in the sandbox read the base images the file names through the
+// registry transport, from the synthetic stand-ins.
+func TestRegistryTransportServesBases(t *testing.T) {
+	e := startSandbox(t, "")
+	for _, ref := range []string{"public.ecr.aws/docker/library/nginx:1.27-alpine", "docker.io/sonatype/nexus3:3.72.0"} {
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := remote.Get(r, remote.WithTransport(e.srv.RegistryTransport()), remote.WithContext(e.ctx))
+		if err != nil {
+			t.Fatalf("reading %s through the sandbox: %v", ref, err)
+		}
+		want, _ := e.w.ECR().HasImage(ref)
+		if desc.Digest.String() != want {
+			t.Errorf("%s: digest %s, want %s", ref, desc.Digest, want)
+		}
+		if _, err := desc.ImageIndex(); err != nil {
+			t.Errorf("%s: %v", ref, err)
+		}
+	}
+	if _, err := e.srv.RegistryTransport().RoundTrip(httptest.NewRequest(http.MethodGet, "https://example.com/index.html", nil)); err == nil {
+		t.Error("a non-registry request went through")
 	}
 }

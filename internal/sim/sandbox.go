@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pier-deploy/pier/internal/config"
@@ -76,4 +78,41 @@ func (w *World) Describe() string {
 	}
 	return fmt.Sprintf("%d clusters, %d services, %d running tasks, %d EC2 instances, account %s, region %s",
 		len(w.clusters), services, tasks, instances, w.account, w.region)
+}
+
+// RegistryTransport returns an http.RoundTripper for image builders in the
+// sandbox, where there is no internet: a registry request to any other host
+// (index.docker.io, public.ecr.aws, …) is answered by the simulated registry
+// from the stand-in seeded for that image (ecr's MirrorRepository: /v2/nginx
+// on public.ecr.aws/docker/library becomes /v2/public.ecr.aws/docker/library/nginx
+// here). Requests to the simulator itself pass through unchanged; anything
+// that is not a registry request fails.
+func (s *Server) RegistryTransport() http.RoundTripper {
+	return mirrorTransport{self: s.RegistryHost(), inner: http.DefaultTransport}
+}
+
+type mirrorTransport struct {
+	self  string
+	inner http.RoundTripper
+}
+
+func (m mirrorTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Host == m.self {
+		return m.inner.RoundTrip(r)
+	}
+	if r.URL.Path != "/v2" && !strings.HasPrefix(r.URL.Path, "/v2/") {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		return nil, fmt.Errorf("the sandbox has no internet: %s %s is not a registry request it can answer", r.Method, r.URL.Redacted())
+	}
+	out := r.Clone(r.Context())
+	u := *r.URL
+	if rest := strings.TrimPrefix(strings.TrimPrefix(u.Path, "/v2"), "/"); rest != "" {
+		u.Path = "/v2/" + r.URL.Hostname() + "/" + rest
+		u.RawPath = ""
+	}
+	u.Scheme, u.Host = "http", m.self
+	out.URL, out.Host = &u, m.self
+	return m.inner.RoundTrip(out)
 }
