@@ -17,6 +17,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
+	simecr "github.com/pier-deploy/pier/internal/sim/ecr"
 )
 
 func newECRPusher(t *testing.T, s *simECR, create bool, opts ...Option) *Pusher {
@@ -240,4 +241,31 @@ func (fixedToken) DescribeRepositories(context.Context, *ecr.DescribeRepositorie
 
 func (fixedToken) CreateRepository(context.Context, *ecr.CreateRepositoryInput, ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error) {
 	return nil, errors.New("fixedToken: unexpected CreateRepository")
+}
+
+// TestECRWithoutBlobMounting: with ECR's BLOB_MOUNTING setting off, mounts
+// fail and pier falls back to copying the blobs; the push still succeeds.
+func TestECRWithoutBlobMounting(t *testing.T) {
+	s := newSimECR(t, simecr.WithoutBlobMounting())
+	nginx := s.base(t, "nginx:1.27-alpine")
+	f := inforum(t, "", func(string) string { return nginx })
+	f.Images = f.Images[2:]
+	p := newECRPusher(t, s, true)
+	as := build(t, f, t.TempDir(), image.WithKeychain(p.Keychain()))
+	rs, err := p.PushAll(context.Background(), jobs(t, s.host, "v1", as))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := as[0].Image.Manifest()
+	baseLayers := int64(len(m.Layers) - len(as[0].Layers))
+	c := s.svc.Counters("")
+	// ECR keeps blobs per repository: without mounts each one needs its own copy.
+	if c.Mounts != 0 || c.BlobUploads != 2*baseLayers+4 {
+		t.Errorf("mounts %d, uploads %d; want 0 mounts, the %d base layers copied into each repository, and 2 own blobs per image", c.Mounts, c.BlobUploads, baseLayers)
+	}
+	for _, r := range rs {
+		if d, ok := s.svc.HasImage(r.Reference); !ok || d != r.Digest {
+			t.Errorf("%s not pullable", r.Reference)
+		}
+	}
 }
