@@ -180,7 +180,7 @@ func (l *lexer) next() (tok token, ok bool, err *Error) {
 		switch ch {
 		case '\\':
 			if l.off < len(l.data) {
-				sb.WriteString(unescapeWord(l.advance()))
+				sb.WriteString(unescape(l.advance()))
 			}
 			continue
 		case '$':
@@ -191,8 +191,10 @@ func (l *lexer) next() (tok token, ok bool, err *Error) {
 	return token{text: sb.String(), pos: p, start: start, end: l.off}, true, nil
 }
 
-// unescape is nginx's unescaping inside quotes: \" \' \\ \t \r \n; any
-// other backslash stays.
+// unescape is nginx's unescaping of a backslash pair, the same in quoted
+// strings and bare words: \" \' \\ \t \r \n are replaced; any other pair
+// (e.g. "\;" or "\." in a regex) stays as written, the escaped character
+// merely losing its special meaning to the tokenizer.
 func unescape(c byte) string {
 	switch c {
 	case '"', '\'', '\\':
@@ -205,15 +207,6 @@ func unescape(c byte) string {
 		return "\n"
 	}
 	return "\\" + string(c)
-}
-
-// unescapeWord is the same for unquoted words, where an escaped separator
-// (e.g. "\ " or "\;") is part of the word.
-func unescapeWord(c byte) string {
-	if isSpace(c) || c == ';' || c == '{' || c == '}' || c == '#' || c == '$' {
-		return string(c)
-	}
-	return unescape(c)
 }
 
 // Parse parses an nginx configuration; name is used in positions.

@@ -43,7 +43,7 @@ func TestParse(t *testing.T) {
 		{"quotes and escapes", `add_header X "a \"b\" 'c' \\ \t";`,
 			`add_header "X"@1:12 "a \"b\" 'c' \\ \t"@1:14 @1:1` + "\n"},
 		{"single quotes", `return 200 'ok\n';`, `return "200"@1:8 "ok\n"@1:12 @1:1` + "\n"},
-		{"escaped separator in a word", `set $a b\;c;`, `set "$a"@1:5 "b;c"@1:8 @1:1` + "\n"},
+		{"escaped separator in a word", `set $a b\;c\"d;`, `set "$a"@1:5 "b\\;c\"d"@1:8 @1:1` + "\n"},
 		{"variable braces stay in the word", `set $a ${host}x;`, `set "$a"@1:5 "${host}x"@1:8 @1:1` + "\n"},
 		{"hash inside a word", `set $a b#c;`, `set "$a"@1:5 "b#c"@1:8 @1:1` + "\n"},
 		{"if with a regex", `if ($request_method !~ ^(GET|HEAD)$) { return 444; }`,
