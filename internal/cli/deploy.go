@@ -100,7 +100,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 		images = append(images, plan.Image{Name: r.Name, Repository: r.Repository, Tag: r.Tag, Digest: arts[i].Digest.String(), Present: true})
 	}
 
-	specs, err := specsOf(services, refs, timeout)
+	specs, err := specsOf(f, services, refs, timeout)
 	if err != nil {
 		printInputError(env, "deploy", err)
 		return ExitUsage
@@ -185,7 +185,11 @@ func imagesOf(services []*config.Service) []string {
 }
 
 // specsOf loads each service's task definition and pins its images.
-func specsOf(services []*config.Service, refs map[string]string, timeout time.Duration) ([]deploy.Spec, error) {
+func specsOf(f *config.File, services []*config.Service, refs map[string]string, timeout time.Duration) ([]deploy.Spec, error) {
+	platforms := f.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{image.DefaultPlatform}
+	}
 	var specs []deploy.Spec
 	for _, s := range services {
 		td, err := taskdef.Load(s.TaskDefinition)
@@ -202,6 +206,9 @@ func specsOf(services []*config.Service, refs map[string]string, timeout time.Du
 			spec.Timeout = timeout
 		}
 		spec.Health = specHealth(s)
+		if len(s.Containers) > 0 {
+			spec.Platforms = platforms
+		}
 		specs = append(specs, spec)
 	}
 	return specs, nil

@@ -75,7 +75,7 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 			images = append(images, im)
 		}
 	}
-	specs, err := specsOf(services, refs, 0)
+	specs, err := specsOf(f, services, refs, 0)
 	if err != nil {
 		printInputError(env, "plan", err)
 		return ExitUsage

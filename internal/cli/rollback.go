@@ -25,49 +25,53 @@ Exit codes as for deploy: 0 done, 1 failed before changing anything, 3 failed an
 			timeout := fs.Duration("timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
 			grace := fs.Duration("grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
 			return func(ctx context.Context, args []string) int {
-				if len(args) == 0 {
-					fmt.Fprintln(env.Stderr, "pier rollback: name the service(s) to roll back")
-					return ExitUsage
-				}
-				f, services, code := loadServices(env, "rollback", args)
-				if code != ExitOK {
-					return code
-				}
-				aws, err := sb.open(ctx, env, f)
-				if err != nil {
-					return openFailed(env, "rollback", err)
-				}
-				defer aws.close()
-				run := &report.Run{Command: "rollback", File: env.File, Started: aws.clock.Now()}
-				var targets []deploy.Target
-				for _, s := range services {
-					t := *timeout
-					if t == 0 {
-						t = s.Timeout
-					}
-					target, err := deploy.RollbackTarget(ctx, aws.clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
-					if err != nil {
-						run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.clock.Now()
-						fmt.Fprintf(env.Stderr, "pier rollback: %v\n", err)
-						printRun(env, run)
-						return ExitFailed
-					}
-					if s.HealthCheck != nil && s.Strategy == "recreate" {
-						target.Health = specHealth(s)
-					}
-					targets = append(targets, target)
-				}
-				d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(*grace))...)
-				run.Services = d.Apply(ctx, targets)
-				run.Result, run.Finished = report.Aggregate(run.Services), aws.clock.Now()
-				for _, s := range run.Services {
-					if s.Cause != "" && run.Cause == "" {
-						run.Cause = s.Name + ": " + s.Cause
-					}
-				}
-				printRun(env, run)
-				return run.Result.ExitCode()
+				return runRollback(ctx, env, sb, args, *timeout, *grace)
 			}
 		},
 	})
+}
+
+func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string, timeout, grace time.Duration) int {
+	if len(args) == 0 {
+		fmt.Fprintln(env.Stderr, "pier rollback: name the service(s) to roll back")
+		return ExitUsage
+	}
+	f, services, code := loadServices(env, "rollback", args)
+	if code != ExitOK {
+		return code
+	}
+	aws, err := sb.open(ctx, env, f)
+	if err != nil {
+		return openFailed(env, "rollback", err)
+	}
+	defer aws.close()
+	run := &report.Run{Command: "rollback", File: env.File, Started: aws.clock.Now()}
+	var targets []deploy.Target
+	for _, s := range services {
+		t := timeout
+		if t == 0 {
+			t = s.Timeout
+		}
+		target, err := deploy.RollbackTarget(ctx, aws.clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
+		if err != nil {
+			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.clock.Now()
+			fmt.Fprintf(env.Stderr, "pier rollback: %v\n", err)
+			printRun(env, run)
+			return ExitFailed
+		}
+		if s.HealthCheck != nil && s.Strategy == "recreate" {
+			target.Health = specHealth(s)
+		}
+		targets = append(targets, target)
+	}
+	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(grace))...)
+	run.Services = d.Apply(ctx, targets)
+	run.Result, run.Finished = report.Aggregate(run.Services), aws.clock.Now()
+	for _, s := range run.Services {
+		if s.Cause != "" && run.Cause == "" {
+			run.Cause = s.Name + ": " + s.Cause
+		}
+	}
+	printRun(env, run)
+	return run.Result.ExitCode()
 }

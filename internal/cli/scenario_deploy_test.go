@@ -151,3 +151,48 @@ func TestDeploySandboxWorldFileThroughRun(t *testing.T) {
 		t.Errorf("the report lacks the closest-instance reason:\n%s", stdout.String())
 	}
 }
+
+func TestRollbackAndStatusThroughTheCLI(t *testing.T) {
+	s := newSandboxEnv(t)
+	if code, _, errs := s.run(t, "deploy", "backend", "nexus"); code != ExitOK {
+		t.Fatalf("deploy: exit %d\n%s", code, errs)
+	}
+	code, out, errs := s.run(t, "rollback", "--output", "json", "backend", "nexus")
+	if code != ExitOK {
+		t.Fatalf("rollback: exit %d\n%s\n%s", code, out, errs)
+	}
+	var run report.Run
+	if err := json.Unmarshal([]byte(out), &run); err != nil || run.Command != "rollback" {
+		t.Fatalf("rollback report: %v\n%s", err, out)
+	}
+	for svc, want := range map[string]string{"backend": "ecs-backend-task:1", "nexus": "nexus:1"} {
+		if got := s.liveTD(t, svc); got != want {
+			t.Errorf("%s runs %s after rollback, want %s", svc, got, want)
+		}
+	}
+	if !strings.Contains(errs, "==> scale-down nexus") {
+		t.Errorf("nexus was not rolled back with recreate:\n%s", errs)
+	}
+	if h := s.srv.World().MaxMountHolders(); h > 1 {
+		t.Errorf("%d Nexus tasks held the data directory at once", h)
+	}
+	code, out, errs = s.run(t, "status", "backend")
+	if code != ExitOK || !strings.Contains(out, "backend (backend in inforum, ACTIVE): ecs-backend-task:1, desired 2, running 2") ||
+		!strings.Contains(out, "has reached a steady state") || !strings.Contains(out, "stopped ") {
+		t.Errorf("status: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = s.run(t, "status", "--output", "json")
+	var st struct {
+		Services []struct {
+			Name        string `json:"name"`
+			Found       bool   `json:"found"`
+			Deployments []any  `json:"deployments"`
+		} `json:"services"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || code != ExitOK || len(st.Services) != 3 || !st.Services[0].Found {
+		t.Errorf("status json: exit %d, %v\n%s", code, err, out)
+	}
+	if code, _, errs := s.run(t, "rollback", "nosuch"); code != ExitUsage || !strings.Contains(errs, `no service "nosuch"`) {
+		t.Errorf("rollback of an unknown service: exit %d\n%s", code, errs)
+	}
+}

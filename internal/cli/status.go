@@ -23,35 +23,39 @@ service events, and why its most recent tasks stopped (reason, stop code, exit c
 			events := fs.Int("events", 5, "how many recent service events to show")
 			stopped := fs.Int("stopped", 3, "how many recently stopped tasks to show")
 			return func(ctx context.Context, args []string) int {
-				f, services, code := loadServices(env, "status", args)
-				if code != ExitOK {
-					return code
-				}
-				aws, err := sb.open(ctx, env, f)
-				if err != nil {
-					return openFailed(env, "status", err)
-				}
-				defer aws.close()
-				var refs []deploy.Ref
-				for _, s := range services {
-					refs = append(refs, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)})
-				}
-				st, err := deploy.Status(ctx, aws.clients.ECS, refs, *events, *stopped)
-				if err != nil {
-					fmt.Fprintf(env.Stderr, "pier status: %v\n", err)
-					return ExitFailed
-				}
-				if env.Output == "json" {
-					if err := report.JSON(env.Stdout, map[string]any{"services": st}); err != nil {
-						return ExitFailed
-					}
-					return ExitOK
-				}
-				fmt.Fprint(env.Stdout, statusText(st))
-				return ExitOK
+				return runStatus(ctx, env, sb, args, *events, *stopped)
 			}
 		},
 	})
+}
+
+func runStatus(ctx context.Context, env *Env, sb *sandboxFlags, args []string, events, stopped int) int {
+	f, services, code := loadServices(env, "status", args)
+	if code != ExitOK {
+		return code
+	}
+	aws, err := sb.open(ctx, env, f)
+	if err != nil {
+		return openFailed(env, "status", err)
+	}
+	defer aws.close()
+	var refs []deploy.Ref
+	for _, s := range services {
+		refs = append(refs, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)})
+	}
+	st, err := deploy.Status(ctx, aws.clients.ECS, refs, events, stopped)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier status: %v\n", err)
+		return ExitFailed
+	}
+	if env.Output == "json" {
+		if err := report.JSON(env.Stdout, map[string]any{"services": st}); err != nil {
+			return ExitFailed
+		}
+		return ExitOK
+	}
+	fmt.Fprint(env.Stdout, statusText(st))
+	return ExitOK
 }
 
 func statusText(st []deploy.ServiceStatus) string {

@@ -22,6 +22,9 @@ type Spec struct {
 	// KeepRevisions > 0 deregisters older revisions after a success.
 	KeepRevisions int
 	Timeout       time.Duration
+	// Platforms the images pier built for this service target (os/arch);
+	// preflight checks the task's architecture against them.
+	Platforms []string
 }
 
 // Plan observes the live state of the specs' services and computes the plan,
@@ -34,7 +37,7 @@ func Plan(ctx context.Context, api ECSReader, file string, images []plan.Image, 
 			return nil, nil, fmt.Errorf("planning service %s: %w", s.Name, err)
 		}
 		desired.Services = append(desired.Services, plan.DesiredService{Name: s.Name, Service: s.Service, Cluster: s.Cluster,
-			Strategy: s.Strategy, Count: s.Count, Family: s.TaskDef.Family(), Fields: f, Health: s.Health})
+			Strategy: s.Strategy, Count: s.Count, Family: s.TaskDef.Family(), Fields: f, Health: s.Health, Platforms: s.Platforms})
 	}
 	observed, err := Observe(ctx, api, desired.Services)
 	if err != nil {

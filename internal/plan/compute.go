@@ -24,6 +24,9 @@ type DesiredService struct {
 	Family   string       // task-definition family
 	Fields   Fields       // the normalized RegisterTaskDefinition input, flattened
 	Health   *HealthCheck // optional HTTP check after the rollout
+	// Platforms the service's images are built for (os/arch); empty when
+	// pier builds none of them.
+	Platforms []string
 }
 
 // HealthCheck is the HTTP check run after a rollout.

@@ -193,3 +193,32 @@ func TestStale(t *testing.T) {
 		})
 	}
 }
+
+func TestPlatformPreflight(t *testing.T) {
+	tests := []struct {
+		platforms []string
+		arch      string
+		wantErr   bool
+	}{
+		{nil, "", false},
+		{[]string{"linux/amd64"}, "", false},
+		{[]string{"linux/amd64"}, "X86_64", false},
+		{[]string{"linux/amd64"}, "ARM64", true},
+		{[]string{"linux/amd64", "linux/arm64"}, "ARM64", false},
+		{[]string{"linux/arm64/v8"}, "ARM64", false},
+		{[]string{"linux/arm64"}, "", true},
+	}
+	for _, tt := range tests {
+		d := desiredBackend(t, "r/backend-springboot@sha256:new", nil)
+		d.Platforms = tt.platforms
+		if tt.arch != "" {
+			d.Fields["runtimePlatform.cpuArchitecture"] = tt.arch
+		}
+		p := Compute(Desired{Services: []DesiredService{d}},
+			Observed{Services: map[string]ObservedService{"backend": observedBackend(t, 50)}, Clusters: map[string]Cluster{"inforum": seedCluster}})
+		got := len(p.Errors()) > 0
+		if got != tt.wantErr {
+			t.Errorf("platforms %v on %q: errors %v, want error %v", tt.platforms, tt.arch, p.Errors(), tt.wantErr)
+		}
+	}
+}

@@ -31,10 +31,35 @@ func preflight(s Service, ds DesiredService, os ObservedService, cl Cluster) []F
 				Message: "registering and updating needs iam:PassRole on " + strings.Join(roles, ", ")})
 		}
 	}
+	if f, ok := platform(ds); ok {
+		out = append(out, f)
+	}
 	if f, ok := capacity(s, ds, os, cl); ok {
 		out = append(out, f)
 	}
 	return out
+}
+
+// platform checks that the images are built for the architecture the task
+// runs on: ECS would otherwise start containers that exit with "exec format
+// error", or fail to pull a manifest for the platform.
+func platform(ds DesiredService) (Finding, bool) {
+	if len(ds.Platforms) == 0 {
+		return Finding{}, false
+	}
+	arch := "amd64"
+	if strings.EqualFold(ds.Fields["runtimePlatform.cpuArchitecture"], "ARM64") {
+		arch = "arm64"
+	}
+	want := "linux/" + arch
+	for _, p := range ds.Platforms {
+		if p == want || strings.HasPrefix(p, want+"/") {
+			return Finding{}, false
+		}
+	}
+	return Finding{Severity: Error, Check: "image",
+		Message: fmt.Sprintf("the task runs on %s but its images are built for %s", want, strings.Join(ds.Platforms, ", ")),
+		Fix:     fmt.Sprintf("add %s to platforms: in pier.yaml, or set runtimePlatform.cpuArchitecture in the task definition", want)}, true
 }
 
 // need is what one task of the desired definition reserves on an instance.
