@@ -99,3 +99,23 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 	})
 }
+
+// TestOperationsDispatch sends every listed operation an empty request: each must
+// be routed (a reply other than UnknownOperationException), and an unlisted one not.
+func TestOperationsDispatch(t *testing.T) {
+	s := New(testAccount, "eu-west-1", nil)
+	ops := s.Operations()
+	if len(ops) < 10 {
+		t.Fatalf("Operations() = %v", ops)
+	}
+	for _, op := range append(ops, "InitiateLayerUpload") {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
+		r.Header.Set("X-Amz-Target", TargetPrefix+op)
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		unknown := strings.Contains(w.Body.String(), "UnknownOperationException")
+		if unknown != (op == "InitiateLayerUpload") {
+			t.Errorf("%s: %d %s", op, w.Code, w.Body.String())
+		}
+	}
+}
