@@ -63,6 +63,11 @@ func TestConformanceErrors(t *testing.T) {
 			_, err := e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("x"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("nginx"), Image: aws.String("nginx"), Memory: aws.Int32(128), Links: []string{"springbot"}}}})
 			return err
 		}, &client, `links to "springbot"`},
+		{"Fargate size", func() error {
+			_, err := e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("f"), NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("2048"), Memory: aws.String("1024"),
+				RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("a")}}})
+			return err
+		}, &client, "No Fargate configuration exists for given values: 2048 CPU, 1024 memory."},
 		{"CreateService twice", func() error {
 			_, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web"), TaskDefinition: aws.String(td)})
 			return err

@@ -17,6 +17,11 @@ func (e ecrStore) lookup(ref string) (string, bool, bool) {
 	return digest, ours, ok
 }
 
+func (e ecrStore) platforms(ref string) []string {
+	p, _ := e.svc.ImagePlatforms(ref)
+	return p
+}
+
 // ECR returns the world's ECR service, to seed images or read its counters.
 func (w *World) ECR() *ecr.Service { return w.ecr }
 

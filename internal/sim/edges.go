@@ -33,4 +33,7 @@ type imageStore interface {
 	// lookup reports whether ref names the simulated registry (ours) and,
 	// if so, whether the image exists there and its digest.
 	lookup(ref string) (digest string, ours, ok bool)
+	// platforms lists the os/arch an image index provides (nil: a
+	// single-platform image or unknown).
+	platforms(ref string) []string
 }

@@ -87,6 +87,13 @@ func TestImagePulls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	arm, err := ecr.SyntheticImage("app:arm", []string{"linux/arm64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.w.ECR().Seed("app", arm, "arm"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		image   string
 		running bool
@@ -96,6 +103,7 @@ func TestImagePulls(t *testing.T) {
 		{"123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1", true, ""},
 		{host + "/app:v2", false, "CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref " + host + "/app:v2"},
 		{"nginx:broken", false, "CannotPullContainerError: "},
+		{host + "/app:arm", false, "CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain descriptor matching platform 'linux/amd64'"},
 		{"nginx:slow", false, ""},
 		{"docker.io/library/nginx:1.27", true, ""},
 	} {

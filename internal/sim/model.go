@@ -125,7 +125,6 @@ type service struct {
 	deployments   []*deployment // PRIMARY first, then ACTIVE newest first
 	history       []*deployment // every deployment, oldest first, for the service-deployment APIs
 	events        []ecstypes.ServiceEvent
-	lastEvent     map[string]time.Time // message → when, for ECS's duplicate suppression
 
 	maxLive int        // most tasks PROVISIONING..RUNNING at once (the recreate invariant)
 	batch   eventBatch // target events of this scheduler pass, printed together

@@ -169,7 +169,6 @@ func (w *World) opCreateService(in *ecs.CreateServiceInput) (*ecs.CreateServiceO
 		tags:          in.Tags,
 		enableExec:    in.EnableExecuteCommand,
 		propagateTags: in.PropagateTags,
-		lastEvent:     map[string]time.Time{},
 	}
 	if _, seen := c.services[name]; !seen {
 		c.serviceOrder = append(c.serviceOrder, name)
@@ -297,14 +296,11 @@ func (w *World) opUpdateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 		w.newDeployment(s, tdArn, false)
 	} else if p := s.primary(); p != nil {
 		p.config = dc
+		// A scale change is not a deployment: the primary keeps its rollout
+		// state and works towards the new count.
 		if p.desired != s.desired {
 			p.desired = s.desired
 			p.updatedAt = w.now()
-			if p.rollout == ecstypes.DeploymentRolloutStateCompleted {
-				// A scale change is not a deployment; ECS keeps the state but
-				// works towards the new count and announces steady state again.
-				s.lastEvent = map[string]time.Time{}
-			}
 		}
 	}
 	out := w.serviceWire(s, false)

@@ -77,6 +77,9 @@ func (w *World) opRegisterTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*
 	if fargate && (cpu == 0 || mem == 0) {
 		return nil, errorf(errClient, "Fargate requires that 'cpu' and 'memory' be defined at the task level.")
 	}
+	if fargate && !fargateSize(cpu, mem) {
+		return nil, errorf(errClient, "No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid combinations.", cpu, mem)
+	}
 	names := map[string]bool{}
 	var sumCPU, sumMem int32
 	essential := false
@@ -189,6 +192,23 @@ func (w *World) opRegisterTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*
 	def := &taskDef{def: td, tags: in.Tags, cpu: cpu, memory: mem}
 	f.revisions = append(f.revisions, def)
 	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: &def.def, Tags: in.Tags}, nil
+}
+
+// fargateSize reports whether Fargate offers a task size (Linux).
+func fargateSize(cpu, mem int32) bool {
+	if cpu == 256 {
+		return mem == 512 || mem == 1024 || mem == 2048
+	}
+	type span struct{ cpu, lo, hi, step int32 }
+	for _, s := range []span{
+		{512, 1024, 4096, 1024}, {1024, 2048, 8192, 1024}, {2048, 4096, 16384, 1024},
+		{4096, 8192, 30720, 1024}, {8192, 16384, 61440, 4096}, {16384, 32768, 122880, 8192},
+	} {
+		if cpu == s.cpu && mem >= s.lo && mem <= s.hi && (mem-s.lo)%s.step == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // requiredAttributes lists the agent capabilities a task definition needs,

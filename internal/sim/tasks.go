@@ -79,6 +79,9 @@ func (w *World) startContainers(t *task, now time.Time) {
 		case ours && !ok:
 			w.pullFailed(t, c, fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref %s: %s: not found", c.image, c.image), now)
 			return
+		case ok && !hasPlatform(w.registry.platforms(c.image), t.platform()):
+			w.pullFailed(t, c, fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): image Manifest does not contain descriptor matching platform '%s'", t.platform()), now)
+			return
 		case ok:
 			c.digest = digest
 		default:
@@ -114,6 +117,28 @@ func (w *World) startContainers(t *task, now time.Time) {
 	}
 	w.acquireMounts(t, now)
 	w.registerTargets(t, now)
+}
+
+// platform is the os/arch the task runs on (its runtimePlatform, else x86_64 Linux).
+func (t *task) platform() string {
+	if rp := t.def.def.RuntimePlatform; rp != nil && rp.CpuArchitecture == ecstypes.CPUArchitectureArm64 {
+		return "linux/arm64"
+	}
+	return "linux/amd64"
+}
+
+// hasPlatform reports whether an image providing platforms runs on want;
+// a single-platform image (nil) is assumed to.
+func hasPlatform(platforms []string, want string) bool {
+	if len(platforms) == 0 {
+		return true
+	}
+	for _, p := range platforms {
+		if p == want || strings.HasPrefix(p, want+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // scheduleCrash makes an essential container exit with code at instant at
