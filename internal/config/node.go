@@ -17,6 +17,12 @@ type decoder struct {
 	getenv func(string) string
 	errs   Errors
 
+	// merging holds the mappings whose << merge keys are being expanded, to
+	// stop an anchor merged into itself; mergeBudget bounds the work a file
+	// of nested merges can cause.
+	merging     map[*yaml.Node]bool
+	mergeBudget int
+
 	// clusterGiven records that the file has a cluster: key, so a bad value
 	// there is not reported again as "no cluster" on every service.
 	clusterGiven bool
@@ -61,6 +67,11 @@ func (d *decoder) entries(n *yaml.Node, what string, expandKeys bool) ([]entry, 
 		d.errorf(n, "%s must be a mapping (key: value lines), not %s", what, describe(n))
 		return nil, false
 	}
+	if d.merging == nil {
+		d.merging = map[*yaml.Node]bool{}
+	}
+	d.merging[n] = true
+	defer delete(d.merging, n)
 	var out []entry
 	seen := map[string]*yaml.Node{}
 	var merged []entry
@@ -98,7 +109,18 @@ func (d *decoder) entries(n *yaml.Node, what string, expandKeys bool) ([]entry, 
 }
 
 func (d *decoder) mergeEntries(v *yaml.Node, what string, expandKeys bool) []entry {
+	at := v
 	v = resolve(v)
+	if d.merging[v] {
+		d.errorf(at, "%s: this << merges a mapping into itself", what)
+		return nil
+	}
+	if d.mergeBudget++; d.mergeBudget > maxMerges {
+		if d.mergeBudget == maxMerges+1 {
+			d.errorf(at, "%s: more than %d << merges: simplify the anchors", what, maxMerges)
+		}
+		return nil
+	}
 	if v.Kind == yaml.SequenceNode {
 		var out []entry
 		seen := map[string]bool{}
@@ -112,9 +134,17 @@ func (d *decoder) mergeEntries(v *yaml.Node, what string, expandKeys bool) []ent
 		}
 		return out
 	}
-	es, _ := d.entries(v, what+" (merged with <<)", expandKeys)
+	if !strings.HasSuffix(what, mergedSuffix) {
+		what += mergedSuffix
+	}
+	es, _ := d.entries(v, what, expandKeys)
 	return es
 }
+
+const mergedSuffix = " (merged with <<)"
+
+// maxMerges is far more << merges than a hand-written file has.
+const maxMerges = 1000
 
 // fields is entries for a mapping of pier's own schema: every key must be
 // one of known, else an error with a did-you-mean suggestion.

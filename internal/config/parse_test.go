@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -187,6 +188,9 @@ func TestParseErrors(t *testing.T) {
 		{"yaml tab", "cluster: c\n\tservices: {}\n", []string{`p.yaml:2:2: YAML syntax error: found a tab character that violates indentation`}},
 		{"unknown anchor", minimal + "    strategy: *s\n", []string{`p.yaml:10:15: YAML syntax error: unknown anchor 's' referenced`}},
 		{"block syntax error", "cluster: c\nservices:\n  a: b\n   c: d\n", []string{`p.yaml:4:4: YAML syntax error: mapping values are not allowed in this context`}},
+		{"merge into itself", "cluster: c\nservices: &a { <<: *a }\n", []string{`p.yaml:2:20: services: this << merges a mapping into itself`}},
+		{"merge into itself, nested", "cluster: c\nservices: &a { s: { taskDefinition: t.json, <<: [*a] } }\n", []string{
+			`p.yaml:2:16: unknown key "s" in service "s"; known keys: service, cluster, taskDefinition, containers, strategy, desiredCount, healthCheck, keepRevisions, timeout`}},
 		{"empty", "", []string{`p.yaml:1:1: the file is empty: it needs at least services: and images:`}},
 		{"top is a list", "- a\n", []string{`p.yaml:1:1: the top of pier.yaml must be a mapping (region:, images:, services: ...), not a list`}},
 		{"two documents", minimal + "---\nx: 1\n", []string{`p.yaml:10:1: a second YAML document (after ---): pier.yaml holds one document`}},
@@ -256,6 +260,22 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// A few lines of anchors, each merging the previous one twice, would make
+// 2^40 merges; the parser gives up after a bound instead of hanging.
+func TestMergeBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x-0: &a0 { timeout: 1m }\n")
+	for i := 1; i < 40; i++ {
+		fmt.Fprintf(&b, "x-%d: &a%d { <<: [*a%d, *a%d] }\n", i, i, i-1, i-1)
+	}
+	b.WriteString("cluster: c\nservices:\n  s: { taskDefinition: t.json, <<: *a39 }\n")
+	_, err := Parse("p.yaml", []byte(b.String()), env())
+	want := `p.yaml:5:22: service "s" (merged with <<): more than 1000 << merges: simplify the anchors`
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), env())
 	if err == nil || AsErrors(err) != nil || !strings.Contains(err.Error(), "reading pipeline file") {
@@ -284,6 +304,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("tag: ${A:-${B:-x}}\n" + minimal))
 	f.Add([]byte("a: &x [*x]\n"))
 	f.Add([]byte("services: { <<: [*a] }"))
+	f.Add([]byte("x-a: &a { strategy: recreate }\nservices: &s { w: { <<: [*a, *s], taskDefinition: t } }\n"))
 	f.Add([]byte("images:\n  a: { files: { base: b, files: { /x: y }, env: { A: $$ } } }\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		file, err := Parse("f.yaml", data, env("A", "1"))
