@@ -3,8 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -218,7 +219,7 @@ func TestTokenDecodingErrors(t *testing.T) {
 		{"no colon", base64.StdEncoding.EncodeToString([]byte("AWS"))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			kc := NewECRKeychain(fixedToken(tc.token))
+			kc := NewECRKeychain(tokenServer(t, tc.token))
 			_, err := kc.Resolve(mustResource(t, "123456789012.dkr.ecr.eu-west-1.amazonaws.com"))
 			if err == nil || !strings.Contains(err.Error(), "decoding the ECR authorization token") {
 				t.Errorf("err = %v", err)
@@ -227,22 +228,24 @@ func TestTokenDecodingErrors(t *testing.T) {
 	}
 }
 
-// fixedToken answers GetAuthorizationToken with a given token; it exists to
-// feed the decoder malformed input that the simulator never produces.
-type fixedToken string
-
-func (f fixedToken) GetAuthorizationToken(context.Context, *ecr.GetAuthorizationTokenInput, ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
-	return &ecr.GetAuthorizationTokenOutput{AuthorizationData: []ecrtypes.AuthorizationData{{AuthorizationToken: aws.String(string(f))}}}, nil
+// tokenServer answers GetAuthorizationToken on the wire with a given token,
+// to feed the decoder input the simulator never produces; the real SDK
+// client reads it.
+func tokenServer(t *testing.T, token string) *ecr.Client {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".GetAuthorizationToken") {
+			http.Error(w, `{"__type":"InvalidParameterException","message":"unexpected operation"}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprintf(w, `{"authorizationData":[{"authorizationToken":%q,"expiresAt":%d,"proxyEndpoint":"https://123456789012.dkr.ecr.eu-west-1.amazonaws.com"}]}`,
+			token, time.Now().Add(12*time.Hour).Unix())
+	}))
+	t.Cleanup(srv.Close)
+	return ecr.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), HTTPClient: srv.Client()})
 }
-
-func (fixedToken) DescribeRepositories(context.Context, *ecr.DescribeRepositoriesInput, ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error) {
-	return nil, errors.New("fixedToken: unexpected DescribeRepositories")
-}
-
-func (fixedToken) CreateRepository(context.Context, *ecr.CreateRepositoryInput, ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error) {
-	return nil, errors.New("fixedToken: unexpected CreateRepository")
-}
-
 // TestECRWithoutBlobMounting: with ECR's BLOB_MOUNTING setting off, mounts
 // fail and pier falls back to copying the blobs; the push still succeeds.
 func TestECRWithoutBlobMounting(t *testing.T) {
