@@ -246,6 +246,7 @@ func tokenServer(t *testing.T, token string) *ecr.Client {
 	return ecr.NewFromConfig(aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), HTTPClient: srv.Client()})
 }
+
 // TestECRWithoutBlobMounting: with ECR's BLOB_MOUNTING setting off, mounts
 // fail and pier falls back to copying the blobs; the push still succeeds.
 func TestECRWithoutBlobMounting(t *testing.T) {
