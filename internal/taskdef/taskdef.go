@@ -62,7 +62,11 @@ func Parse(name string, data []byte) (*TaskDef, error) {
 		return nil, Errors{err.(*Error)}
 	}
 	if root.kind != kObject {
-		return nil, Errors{{Pos: root.pos, Msg: "a task definition must be a JSON object, not " + describeNode(root)}}
+		msg := "a task definition must be a JSON object, not " + describeNode(root)
+		if root.kind == kArray {
+			msg += " (a list of container definitions goes under \"containerDefinitions\", next to \"family\")"
+		}
+		return nil, Errors{{Pos: root.pos, Msg: msg}}
 	}
 	var errs Errors
 	tdNode, tagsNode := root, (*node)(nil)
