@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,18 @@ func eventLog(s ecstypes.Service) string {
 		b.WriteString(aws.ToTime(e.CreatedAt).Format("15:04:05") + " " + aws.ToString(e.Message) + "\n")
 	}
 	return b.String()
+}
+
+// decodeToken splits an ECR authorization token (base64 "AWS:password").
+func decodeToken(t testing.TB, tok string) (user, pass string) {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		t.Fatalf("token %q has no user:password", raw)
+	}
+	return user, pass
 }

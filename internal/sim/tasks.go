@@ -198,14 +198,14 @@ func (w *World) runTask(t *task, now time.Time) {
 		}
 		t.unhealthyAt = time.Time{}
 		t.health = aggregateHealth(t)
-		if t.health == ecstypes.HealthStatusUnhealthy && t.active() {
-			if s := t.service; s != nil {
-				w.event(s, now, fmt.Sprintf("(service %s) (task %s) failed container health checks.", s.name, t.id))
-				w.taskFailed(t, now)
-			}
-			w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", now)
-			return
-		}
+	}
+	// The scheduler ignores failing checks during the service's grace period.
+	if s := t.service; s != nil && t.health == ecstypes.HealthStatusUnhealthy && t.active() &&
+		now.Sub(t.startedAt) >= time.Duration(aws.ToInt32(s.gracePeriod))*time.Second {
+		w.event(s, now, fmt.Sprintf("(service %s) (task %s) failed container health checks.", s.name, t.id))
+		w.taskFailed(t, now)
+		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", now)
+		return
 	}
 	if w.checkTargets(t, now) {
 		return
