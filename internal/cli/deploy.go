@@ -224,6 +224,7 @@ func specHealth(s *config.Service) *plan.HealthCheck {
 
 func printFindings(env *Env, p *plan.Plan) {
 	for _, s := range p.Services {
+		fmt.Fprintln(env.Stderr, report.ServiceLine(s))
 		for _, f := range s.Findings {
 			if f.Severity == plan.Info && f.Check == "iam" {
 				continue

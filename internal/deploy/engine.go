@@ -122,6 +122,10 @@ func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service
 	defer stop()
 	d.poll = newPoller(d.ecs, d.o.clock)
 	go d.poll.run(work)
+	if ctx.Err() != nil {
+		now := d.o.clock.Now()
+		d.cancelledAt.Store(&now)
+	}
 	go func() {
 		select {
 		case <-ctx.Done():

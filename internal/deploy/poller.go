@@ -200,16 +200,28 @@ func (p *poller) describe(ctx context.Context, batch []*waiter, at time.Time) ma
 			}
 			for _, f := range resp.Failures {
 				n := shortTD(str(f.Arn))
-				out[[2]string{c, n}] = snapshot{at: at, err: fmt.Errorf("describing service %s in cluster %s: %s %s", n, c, str(f.Reason), str(f.Detail))}
+				out[[2]string{c, n}] = snapshot{at: at, err: &missingError{service: n, cluster: c, reason: str(f.Reason)}}
 			}
 		}
 	}
 	return out
 }
 
+// missingError is a service DescribeServices reports as a failure
+// (MISSING): deleted while pier waited on it.
+type missingError struct{ service, cluster, reason string }
+
+func (e *missingError) Error() string {
+	return fmt.Sprintf("describing service %s in cluster %s: %s (deleted?)", e.service, e.cluster, e.reason)
+}
+
 // retryable reports whether an API error is worth another round: throttling
 // and server-side faults that outlived the SDK's own retries.
 func retryable(err error) bool {
+	var me *missingError
+	if errors.As(err, &me) {
+		return false
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {

@@ -19,6 +19,10 @@ import (
 // earlier one is confirmed STOPPED.
 func (r *run) recreate(ctx context.Context) {
 	p := r.t.Plan
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.finish(report.Failed, Cause{Cancelled, "cancelled before anything was changed"})
+		return
+	}
 	taskDef, err := r.target(ctx)
 	if err != nil {
 		r.endPhase("failed")

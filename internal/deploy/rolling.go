@@ -20,6 +20,10 @@ func (r *run) timeout() time.Duration {
 // rolling is ECS's own rolling update, watched on our deployment id.
 func (r *run) rolling(ctx context.Context) {
 	p := r.t.Plan
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.finish(report.Failed, Cause{Cancelled, "cancelled before anything was changed"})
+		return
+	}
 	taskDef, err := r.target(ctx)
 	if err != nil {
 		r.endPhase("failed")

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -96,6 +97,10 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 					r.d.emit(r.name(), report.Warn, "retrying next round: "+s.err.Error())
 				}
 				continue
+			}
+			var me *missingError
+			if errors.As(s.err, &me) {
+				return verdict{state: failed, cause: Cause{ServiceGone, s.err.Error()}}, last
 			}
 			return verdict{state: failed, cause: Cause{APIError, s.err.Error()}}, last
 		}

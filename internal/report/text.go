@@ -80,7 +80,7 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 		} else if s.Action == plan.NoChange {
 			same++
 		}
-		fmt.Fprintf(&b, "  %s (%s in %s, %s): %s\n", s.Name, s.Service, s.Cluster, s.Strategy, actionText(s))
+		fmt.Fprintf(&b, "  %s\n", ServiceLine(s))
 		for _, c := range s.Changes {
 			fmt.Fprintf(&b, "    ~ %s\n", c.Path)
 			if c.Old != "" {
@@ -105,6 +105,15 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 	fmt.Fprintf(&b, "\n%d to change, %d unchanged, %d image(s) to push.\n", change, same, push)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ServiceLine is one line saying what the plan does to a service.
+func ServiceLine(s plan.Service) string {
+	line := fmt.Sprintf("%s (%s in %s, %s): %s", s.Name, s.Service, s.Cluster, s.Strategy, actionText(s))
+	if n := len(s.Changes); n > 0 {
+		line += fmt.Sprintf(", %d field(s) changed", n)
+	}
+	return line
 }
 
 func actionText(s plan.Service) string {

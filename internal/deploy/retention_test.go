@@ -1,0 +1,74 @@
+package deploy_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/report"
+)
+
+// keepRevisions: after each success, only the newest N ACTIVE revisions of
+// the family stay, and never the one in use nor the rollback target.
+func TestKeepRevisions(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	var last *report.Run
+	for _, v := range []string{"v2", "v3", "v4"} {
+		spec := backendSpec(t, v)
+		spec.KeepRevisions = 1 // in use and rollback target are kept anyway
+		_, run, _ := e.deploy(t, context.Background(), nil, spec)
+		if run.Result != report.Success {
+			t.Fatalf("deploy %s: %s %s", v, run.Result, run.Cause)
+		}
+		last = run
+	}
+	out := must(e.ecs.ListTaskDefinitions(e.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("ecs-backend-task"), Status: ecstypes.TaskDefinitionStatusActive}))(t)
+	var active []string
+	for _, a := range out.TaskDefinitionArns {
+		active = append(active, shortTD(a))
+	}
+	if len(active) != 2 || active[0] != "ecs-backend-task:3" || active[1] != "ecs-backend-task:4" {
+		t.Errorf("ACTIVE revisions %v, want [ecs-backend-task:3 ecs-backend-task:4]", active)
+	}
+	if d := last.Services[0].Deregistered; len(d) != 1 || d[0] != "ecs-backend-task:2" {
+		t.Errorf("last run deregistered %v, want [ecs-backend-task:2]", d)
+	}
+}
+
+func TestCancelledBeforeStartChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	e.w.ResetCalls()
+	_, run, _ := e.deploy(t, ctx, nil, backendSpec(t, "v2"), nexusSpec(t, "3.72.0"))
+	if run.Result != report.Failed || run.Result.ExitCode() != 1 {
+		t.Fatalf("result %s, want failed (exit 1)", run.Result)
+	}
+	if c := e.w.Calls(); c["ecs.RegisterTaskDefinition"]+c["ecs.UpdateService"] != 0 {
+		t.Errorf("a cancelled run changed something: %v", c)
+	}
+}
+
+func TestServiceDeletedDuringRollout(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	l := &log{}
+	fired := false
+	l.on = func(p report.Progress) {
+		if !fired && p.Kind == report.PhaseStart && p.Message == "rollout" {
+			fired = true
+			must(e.ecs.DeleteService(e.ctx, &ecs.DeleteServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), Force: aws.Bool(true)}))(t)
+		}
+	}
+	_, run, _ := e.deploy(t, context.Background(), l, backendSpec(t, "v2"))
+	s := run.Services[0]
+	if run.Result.ExitCode() != 4 || !strings.Contains(s.Cause, "being deleted") && !strings.Contains(s.Cause, "deleted?") {
+		t.Fatalf("exit %d, cause %q; want 4 saying the service is being deleted\n%s", run.Result.ExitCode(), s.Cause, l)
+	}
+}
