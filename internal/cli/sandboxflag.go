@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -92,30 +90,7 @@ func (t *awsTarget) images(r *imageRun) {
 	host := t.server.RegistryHost()
 	r.ecr = ecr.NewFromConfig(t.clients.Config)
 	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
-	r.buildOpts = append(r.buildOpts, image.WithTransport(&mirror{host: host, inner: http.DefaultTransport}))
-}
-
-// mirror serves every registry from the sandbox's, where each public image
-// is stored under its registry host and repository
-// (index.docker.io/library/nginx): /v2/R/… on host H becomes /v2/H/R/… on
-// the sandbox.
-type mirror struct {
-	host  string
-	inner http.RoundTripper
-}
-
-func (m *mirror) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host == m.host {
-		return m.inner.RoundTrip(req)
-	}
-	r := req.Clone(req.Context())
-	orig := req.URL.Host
-	r.URL.Scheme, r.URL.Host, r.Host = "http", m.host, m.host
-	if rest, ok := strings.CutPrefix(req.URL.Path, "/v2/"); ok && rest != "" {
-		r.URL.Path = "/v2/" + orig + "/" + rest
-		r.URL.RawPath = ""
-	}
-	return m.inner.RoundTrip(r)
+	r.buildOpts = append(r.buildOpts, image.WithTransport(t.server.RegistryTransport()))
 }
 
 // wallClock is real time for real AWS.
