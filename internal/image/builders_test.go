@@ -352,3 +352,35 @@ func TestInforumPierYAML(t *testing.T) {
 		}
 	}
 }
+
+func TestOCILayoutWithOneImagePerPlatform(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layout")
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range []string{"linux/amd64", "linux/arm64"} {
+		plat, _ := v1.ParsePlatform(p)
+		if err := lp.AppendImage(registrytest.BaseImage(t, *plat, uint64(i)), layout.WithPlatform(*plat)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := buildOne(t, &config.Image{Name: "app", OCI: &config.OCIBuild{Path: dir}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := a.Index.IndexManifest()
+	if err != nil || len(im.Manifests) != 2 || im.Manifests[1].Platform.Architecture != "arm64" {
+		t.Fatalf("index %+v (%v), want the two platform images", im, err)
+	}
+
+	// Without platforms, several images are ambiguous.
+	plain := filepath.Join(t.TempDir(), "plain")
+	lp, _ = layout.Write(plain, empty.Index)
+	for i := range 2 {
+		must(t, lp.AppendImage(registrytest.BaseImage(t, v1.Platform{OS: "linux", Architecture: "amd64"}, uint64(10+i))))
+	}
+	if _, err := buildOne(t, &config.Image{Name: "app", OCI: &config.OCIBuild{Path: plain}}, nil); err == nil || !strings.Contains(err.Error(), "has no platform") {
+		t.Errorf("err = %v, want an ambiguity error", err)
+	}
+}
