@@ -273,3 +273,28 @@ func TestECRWithoutBlobMounting(t *testing.T) {
 		}
 	}
 }
+
+// TestECRTwoPlatforms: a two-platform build reaches ECR as one index; the
+// app layers shared by both platforms are uploaded once.
+func TestECRTwoPlatforms(t *testing.T) {
+	s := newSimECR(t)
+	plats := []string{"linux/amd64", "linux/arm64"}
+	f := inforum(t, "", func(ref string) string { return s.base(t, ref, plats...) }, plats...)
+	f.Images = f.Images[:2] // backend, frontend
+	p := newECRPusher(t, s, true)
+	as := build(t, f, t.TempDir(), image.WithKeychain(p.Keychain()))
+	rs, err := p.PushAll(context.Background(), jobs(t, s.host, "v1", as))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		got, ok := s.svc.ImagePlatforms(r.Reference)
+		if !ok || strings.Join(got, ",") != strings.Join(plats, ",") {
+			t.Errorf("%s: platforms %v (%v), want %v", r.Name, got, ok, plats)
+		}
+		// Own layers once + one config per platform; base layers mounted.
+		if c := s.svc.Counters(r.Name); c.BlobUploads != int64(len(as[i].Layers)+2) {
+			t.Errorf("%s: %d blobs uploaded, want %d (app layers once, two configs)", r.Name, c.BlobUploads, len(as[i].Layers)+2)
+		}
+	}
+}
