@@ -13,17 +13,21 @@ import (
 func init() {
 	register(&command{
 		name:  "lint",
-		usage: "[--strict]",
+		usage: "[--strict] [--nginx]",
 		short: "check pier.yaml, its task definitions and nginx configs together",
 		long: `Checks the pipeline file, every task definition it names and every nginx.conf it builds,
 together, without touching AWS. Findings print as
   file:line:col: error|warning: rule: message
 (with --output json: {"findings": [{file, line, col, severity, rule, message}], "errors", "warnings"}).
 
+With --nginx, also runs the installed nginx's own check (nginx -t) on each nginx image's
+config with the image's files: in place; its complaints are errors of rule nginx-test.
+
 Exit status: 0 when there are no errors (warnings only), 1 when any error is found
 (or any warning with --strict), 2 when a file cannot be read or parsed.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			strict := fs.Bool("strict", false, "fail on warnings too")
+			withNginx := fs.Bool("nginx", false, "also run `nginx -t` on every nginx image's config (needs nginx installed)")
 			return func(ctx context.Context, args []string) int {
 				if len(args) > 0 {
 					fmt.Fprintf(env.Stderr, "pier lint: unexpected argument %q: lint checks the whole file given with -f\n", args[0])
@@ -34,6 +38,15 @@ Exit status: 0 when there are no errors (warnings only), 1 when any error is fou
 					return code
 				}
 				findings := lint.Check(in)
+				if *withNginx {
+					more, err := lint.NginxTest(ctx, in)
+					if err != nil {
+						fmt.Fprintf(env.Stderr, "pier lint: %v\n", err)
+						return ExitUsage
+					}
+					findings = append(findings, more...)
+					lint.Sort(findings)
+				}
 				var err error
 				if env.Output == "json" {
 					err = lint.WriteJSON(env.Stdout, findings)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -184,3 +185,35 @@ func TestLintUsage(t *testing.T) {
 func regexpQuote(s string) string { return regexp.QuoteMeta(s) }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+func TestLintNginx(t *testing.T) {
+	if _, err := exec.LookPath("nginx"); err != nil {
+		if os.Getenv("PIER_INTEGRATION") == "1" {
+			t.Fatalf("PIER_INTEGRATION=1 but nginx is not installed: %v", err)
+		}
+		t.Skip("nginx is not installed")
+	}
+	// The inforum configs pass nginx -t with their blockuseragents.rules.
+	code, stdout, stderr := runPier(t, nil, "lint", "--nginx", "-f", inforum)
+	if code != ExitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
+	}
+	golden(t, "lint-inforum.text", stdout) // nginx adds nothing to the findings
+
+	// A directive nginx does not know fails on its line.
+	pier := copyInforum(t, map[string][2]string{"backend/nginx.conf": {"proxy_http_version 1.1;", "proxy_http_versio 1.1;"}})
+	for _, rules := range []string{"backend", "frontend"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "inforum", rules, "blockuseragents.rules"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(filepath.Dir(pier), rules, "blockuseragents.rules"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, _ = runPier(t, nil, "lint", "--nginx", "-f", pier)
+	conf := filepath.Join(filepath.Dir(pier), "backend", "nginx.conf")
+	if code != ExitFailed || !strings.Contains(stdout, conf+`:27:1: error: nginx-test: nginx -t rejects the config of image "backend-nginx": [emerg] unknown directive "proxy_http_versio"`) {
+		t.Errorf("exit %d, stdout:\n%s", code, stdout)
+	}
+}

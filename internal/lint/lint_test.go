@@ -47,6 +47,12 @@ http {
 func lintFiles(t *testing.T, files map[string]string) []Finding {
 	t.Helper()
 	dir := t.TempDir()
+	return relative(Check(loadFiles(t, dir, files)), dir)
+}
+
+// loadFiles writes files into dir and loads them as `pier lint` would.
+func loadFiles(t *testing.T, dir string, files map[string]string) *Input {
+	t.Helper()
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -64,7 +70,11 @@ func lintFiles(t *testing.T, files map[string]string) []Finding {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := Check(in)
+	return in
+}
+
+// relative strips dir from the findings' files and messages.
+func relative(fs []Finding, dir string) []Finding {
 	for i := range fs {
 		fs[i].Pos.File = filepath.ToSlash(strings.TrimPrefix(fs[i].Pos.File, dir+string(filepath.Separator)))
 		fs[i].Message = strings.ReplaceAll(fs[i].Message, dir+string(filepath.Separator), "")
