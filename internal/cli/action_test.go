@@ -171,6 +171,9 @@ var volatile = []struct {
 	{regexp.MustCompile(`, \d{13}, \d{13}\n`), ", START, END\n"},
 	{regexp.MustCompile(`\| \d\d:\d\d:\d\d \|`), "| TIME |"},
 	{regexp.MustCompile(`\| (\d+h)?(\d+m)?[\d.]+(ms|s) \|\n`), "| DURATION |\n"},
+	// Cross-repository mounts race between parallel pushes: which image uploads a
+	// shared base layer and which mounts it varies.
+	{regexp.MustCompile(`\| \d+( \(already in the registry\))? \| [\d.]+ (B|KiB|MiB|GiB) \|\n`), "| BLOBS | BYTES |\n"},
 }
 
 func normalize(s string) string {
@@ -237,14 +240,32 @@ func TestActionDeploySandbox(t *testing.T) {
 	if _, ok := r.outputs["plan"]; ok {
 		t.Error("deploy wrote a plan output")
 	}
-	// One log group per phase, each closed.
-	for _, g := range []string{"::group::build", "::group::push", "::group::rollout backend", "::group::rollout frontend"} {
-		if !strings.Contains(r.stderr, g+"\n") {
+	// A log group per run phase and one for the services' live progress (stderr), then
+	// one per service from the report (stdout); each group closed.
+	for _, g := range []string{"::group::build\n", "::group::push\n", "::group::services: register, update, roll out\n"} {
+		if !strings.Contains(r.stderr, g) {
 			t.Errorf("no log group %q in stderr", g)
 		}
 	}
-	if strings.Count(r.stderr, "::group::") != strings.Count(r.stderr, "::endgroup::") {
-		t.Error("log groups opened and closed do not pair up")
+	for _, g := range []string{"::group::frontend: success (", "::group::backend: success (", "::group::nexus: success ("} {
+		if !strings.Contains(r.stdout, g) {
+			t.Errorf("no log group %q in stdout", g)
+		}
+	}
+	for _, stream := range []string{r.stdout, r.stderr} {
+		if strings.Count(stream, "::group::") != strings.Count(stream, "::endgroup::") {
+			t.Error("log groups opened and closed do not pair up")
+		}
+	}
+	// The registry password is masked before anything could print it, and nothing does.
+	masks := regexp.MustCompile(`(?m)^::add-mask::(.+)$`).FindAllStringSubmatch(r.stdout, -1)
+	if len(masks) == 0 {
+		t.Error("no ::add-mask:: for the ECR password")
+	}
+	for _, m := range masks {
+		if n := strings.Count(r.stdout+r.stderr+r.summary, m[1]); n != 1 {
+			t.Errorf("the masked password appears %d times in the log and summary, want only in its ::add-mask::", n)
+		}
 	}
 	actionGolden(t, "action-deploy-summary.md", r.summary)
 }
@@ -320,7 +341,7 @@ func TestActionLintAnnotations(t *testing.T) {
 	if r.code != wantCode {
 		t.Errorf("exit %d, want %d:\n%s", r.code, wantCode, r)
 	}
-	if n := strings.Count(r.stdout, " title=pier lint"); n != len(doc.Findings) {
+	if n := len(regexp.MustCompile(`(?m)^::(error|warning) .*title=pier lint`).FindAllString(r.stdout, -1)); n != len(doc.Findings) {
 		t.Errorf("%d annotations for %d findings", n, len(doc.Findings))
 	}
 	actionGolden(t, "action-lint-summary.md", r.summary)

@@ -11,18 +11,24 @@ import (
 // ("==> push"); GroupPhases opens a log group at each such line.
 const PhaseMarker = "==> "
 
+// ServicesGroup titles the one log group that holds the services' live progress.
+const ServicesGroup = "services: register, update, roll out"
+
 // GroupPhases returns a writer that copies lines to w and folds them into collapsed log
-// groups: a line starting with PhaseMarker closes the open group and opens one titled
-// with the rest of the line. Lines written before the first phase stay outside any
-// group. Close ends the last group. It is safe for concurrent use, as the parallel
-// rollouts write to it from several goroutines; lines are never split.
+// groups. A line starting with PhaseMarker for a run-level phase ("==> build") closes
+// the open group and opens one titled with the phase. Service phases ("==> rollout
+// backend") run in parallel and their lines interleave, so they all share one group,
+// ServicesGroup; the action prints a group per service from the report afterwards.
+// Lines before the first phase stay outside any group. Close ends the last group. It
+// is safe for concurrent use; lines are never split.
 func GroupPhases(w io.Writer) io.WriteCloser { return &groupWriter{w: w} }
 
 type groupWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  []byte
-	open bool
+	mu    sync.Mutex
+	w     io.Writer
+	buf   []byte
+	open  bool
+	title string // of the open group
 }
 
 func (g *groupWriter) Write(p []byte) (int, error) {
@@ -43,14 +49,20 @@ func (g *groupWriter) Write(p []byte) (int, error) {
 
 func (g *groupWriter) line(l []byte) error {
 	if title, ok := strings.CutPrefix(strings.TrimRight(string(l), "\r\n"), PhaseMarker); ok {
-		var hdr strings.Builder
-		if g.open {
-			hdr.WriteString("::endgroup::\n")
+		title = strings.TrimSpace(title)
+		if len(strings.Fields(title)) > 1 {
+			title = ServicesGroup
 		}
-		hdr.WriteString("::group::" + escapeData(strings.TrimSpace(title)) + "\n")
-		g.open = true
-		if _, err := io.WriteString(g.w, hdr.String()); err != nil {
-			return err
+		if !g.open || title != g.title {
+			var hdr strings.Builder
+			if g.open {
+				hdr.WriteString("::endgroup::\n")
+			}
+			hdr.WriteString("::group::" + escapeData(title) + "\n")
+			g.open, g.title = true, title
+			if _, err := io.WriteString(g.w, hdr.String()); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := g.w.Write(l)

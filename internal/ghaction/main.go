@@ -61,8 +61,10 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 	fmt.Fprintf(env.Stdout, "pier %s\n", quoteArgs(args))
 	stdout := &commandSplitter{log: env.Stdout}
 	cmdOut := io.Writer(stdout)
+	var text bytes.Buffer
 	if !in.JSON() {
-		cmdOut = env.Stdout // status: for people, straight to the log
+		// status: for people, straight to the log, and kept for the summary.
+		cmdOut = io.MultiWriter(env.Stdout, &text)
 	}
 	last := &tail{n: lastLines}
 	progress := GroupPhases(env.Stderr)
@@ -70,6 +72,9 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 	_ = progress.Close()
 
 	out, sum := interpret(in, code, stdout.Bytes(), dir, workspace, env.Stdout, w)
+	if text.Len() > 0 {
+		sum.Notes = append(sum.Notes, "```\n"+strings.TrimRight(text.String(), "\n")+"\n```")
+	}
 	if code != 0 && len(sum.Failures) == 0 {
 		if t := last.String(); t != "" {
 			sum.Notes = append(sum.Notes, "The last lines pier printed:\n\n```\n"+t+"\n```")
@@ -99,6 +104,7 @@ func interpret(in Inputs, code int, stdout []byte, dir, workspace string, log io
 			return noReport(code, stdout, log)
 		}
 		_ = report.RunText(log, &r)
+		ServiceGroups(log, w, &r)
 		o, s := FromRun(&r, in.Sandbox)
 		return o, s
 	case "plan":
@@ -176,6 +182,13 @@ func lintResult(code int, stdout []byte, dir, workspace string, log io.Writer, w
 	if len(doc.Findings) == 0 {
 		s.Notes = append(s.Notes, "No findings.")
 	} else {
+		errs := 0
+		for _, f := range doc.Findings {
+			if f.Severity == "error" {
+				errs++
+			}
+		}
+		s.Notes = append(s.Notes, fmt.Sprintf("%d error(s), %d warning(s):", errs, len(doc.Findings)-errs))
 		var b strings.Builder
 		b.WriteString("| Where | Severity | Rule | Message |\n|---|---|---|---|\n")
 		for _, f := range doc.Findings {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"time"
 
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
@@ -177,4 +179,33 @@ func FromPlan(p *plan.Plan, raw []byte, sandbox bool) (Outputs, Summary, error) 
 		}
 	}
 	return o, s, nil
+}
+
+// ServiceGroups prints one collapsed log group per service of a run: its phases, the
+// service events pier saw and the tasks that stopped. Live progress interleaves the
+// parallel services; these groups tell each service's story on its own.
+func ServiceGroups(log io.Writer, w *Writer, r *report.Run) {
+	for _, sv := range r.Services {
+		w.Group(fmt.Sprintf("%s: %s (%s)", sv.Name, sv.Outcome, revisionChange(sv.Old.String(), toRevision(sv))))
+		for _, ph := range sv.Phases {
+			fmt.Fprintf(log, "%-13s %s → %s  %s\n", ph.Name, clock(ph.Started), clock(ph.Finished), ph.Result)
+		}
+		if sv.Cause != "" {
+			fmt.Fprintf(log, "cause: %s\n", sv.Cause)
+		}
+		for _, e := range sv.Events {
+			fmt.Fprintf(log, "%s %s\n", clock(e.Time), e.Message)
+		}
+		for _, t := range failureOf(sv).StoppedTasks {
+			fmt.Fprintf(log, "stopped task %s: %s\n", t.ID, t.Reason)
+		}
+		w.EndGroup()
+	}
+}
+
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "--:--:--"
+	}
+	return t.UTC().Format("15:04:05")
 }

@@ -147,3 +147,21 @@ func TestFromPlan(t *testing.T) {
 		t.Errorf("unchanged plan: result %q changed %v, want no-changes and false", o.Result, o.Changed)
 	}
 }
+
+func TestServiceGroups(t *testing.T) {
+	var log strings.Builder
+	ServiceGroups(&log, NewWriter(&log, env(nil)), rolledBackRun())
+	want := "::group::backend: rolled-back (ecs-backend-task:49 → 50, back on ecs-backend-task:49)\n" +
+		"register      01:02:23 → 01:02:24  ok\n" +
+		"rollout       01:02:24 → 01:03:03  failed\n" +
+		"rollback      01:03:03 → 01:05:03  ok\n" +
+		"cause: essential container springboot exited with code 137 (out of memory)\n" +
+		"01:02:33 (service backend) has started 1 tasks: (task a1b2).\n" +
+		"01:02:58 (service backend) (deployment ecs-svc/222) deployment failed: tasks failed to start.\n" +
+		"stopped task a1b2: Essential container in task exited (EssentialContainerExited); springboot: OutOfMemoryError: Container killed due to memory usage\n" +
+		"::endgroup::\n" +
+		"::group::frontend: no-changes (ecs-front-task:24)\n::endgroup::\n"
+	if log.String() != want {
+		t.Errorf("groups =\n%s\nwant\n%s", log.String(), want)
+	}
+}
