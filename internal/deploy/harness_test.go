@@ -32,6 +32,12 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...sim.Option) *env {
 	t.Helper()
+	return newEnvConfig(t, nil, opts...)
+}
+
+// newEnvConfig is newEnv with a change to the SDK configuration.
+func newEnvConfig(t testing.TB, mut func(*aws.Config), opts ...sim.Option) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	w := sim.New(append([]sim.Option{sim.WithRegion("ap-northeast-2")}, opts...)...)
@@ -44,6 +50,9 @@ func newEnv(t testing.TB, opts ...sim.Option) *env {
 	// The SDK's standard retryer with pier's attempts, and backoff in
 	// milliseconds: throttling is retried for real, without sleeping seconds.
 	cfg.Retryer = awsapi.Retryer(2 * time.Millisecond)
+	if mut != nil {
+		mut(&cfg)
+	}
 	return &env{w: w, srv: srv, ecs: ecs.NewFromConfig(cfg), ctx: ctx}
 }
 
