@@ -43,6 +43,30 @@ type LayerInfo struct {
 	Cached  bool    // taken from the build cache without compressing
 }
 
+// Platforms lists the os/arch[/variant] the artifact runs on, from its
+// index or its config.
+func (a *Artifact) Platforms() ([]string, error) {
+	if a.Index != nil {
+		im, err := a.Index.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		var out []string
+		for _, d := range im.Manifests {
+			if d.Platform != nil {
+				out = append(out, d.Platform.String())
+			}
+		}
+		return out, nil
+	}
+	cf, err := a.Image.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	return []string{p.String()}, nil
+}
+
 // Taggable is what remote.Write / a pusher accepts.
 func (a *Artifact) Taggable() remote.Taggable {
 	if a.Index != nil {

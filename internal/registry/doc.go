@@ -36,4 +36,6 @@
 //	// Blobs, Bytes and Mounted say what the push cost.
 //
 // Results come back in job order; Result.String is the line `pier push` prints.
+// For `pier plan`, p.Has(ctx, repo@digest) says whether an image is already
+// there (one HEAD, no upload), and Artifact.Platforms what it runs on.
 package registry

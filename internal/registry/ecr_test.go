@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
@@ -296,5 +297,36 @@ func TestECRTwoPlatforms(t *testing.T) {
 		if c := s.svc.Counters(r.Name); c.BlobUploads != int64(len(as[i].Layers)+2) {
 			t.Errorf("%s: %d blobs uploaded, want %d (app layers once, two configs)", r.Name, c.BlobUploads, len(as[i].Layers)+2)
 		}
+	}
+}
+
+// TestHas: plan asks whether an image is already pushed, without pushing.
+func TestHas(t *testing.T) {
+	s := newSimECR(t)
+	nginx := s.base(t, "nginx:1.27-alpine")
+	f := inforum(t, "", func(string) string { return nginx })
+	f.Images = f.Images[2:3]
+	p := newECRPusher(t, s, true)
+	as := build(t, f, t.TempDir(), image.WithKeychain(p.Keychain()))
+	ref, err := name.NewDigest(s.host + "/backend-nginx@" + as[0].Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Has(context.Background(), ref); ok || err != nil {
+		t.Errorf("before the push (no repository yet): %v, %v; want false, nil", ok, err)
+	}
+	if _, err := p.PushAll(context.Background(), jobs(t, s.host, "v1", as)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.Has(context.Background(), ref); !ok || err != nil {
+		t.Errorf("after the push: %v, %v; want true", ok, err)
+	}
+	other, _ := name.NewDigest(s.host + "/backend-nginx@sha256:" + strings.Repeat("0", 64))
+	if ok, err := p.Has(context.Background(), other); ok || err != nil {
+		t.Errorf("unknown digest: %v, %v; want false, nil", ok, err)
+	}
+	plats, err := as[0].Platforms()
+	if err != nil || strings.Join(plats, ",") != "linux/amd64" {
+		t.Errorf("platforms %v, %v", plats, err)
 	}
 }

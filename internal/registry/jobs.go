@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/pier-deploy/pier/internal/image"
 )
@@ -52,4 +55,34 @@ func JobsFor(host, tag string, arts []*image.Artifact) ([]Job, error) {
 		jobs = append(jobs, Job{Name: a.Name, Ref: ref, Image: a.Taggable()})
 	}
 	return jobs, nil
+}
+
+// Has reports whether the registry already holds ref (a repository@digest),
+// with one HEAD and no upload: what `pier plan` needs to say "push needed".
+func (p *Pusher) Has(ctx context.Context, ref name.Digest) (bool, error) {
+	_, err := remote.Head(ref, remote.WithContext(ctx), remote.WithAuthFromKeychain(p.kc), remote.WithTransport(p.o.transport))
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		return false, nil
+	}
+	if isNameUnknown(err) {
+		return false, nil // the repository does not exist yet
+	}
+	if err != nil {
+		return false, fmt.Errorf("checking %s in the registry: %w", ref, err)
+	}
+	return true, nil
+}
+
+func isNameUnknown(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.NameUnknownErrorCode || d.Code == transport.ManifestUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }
