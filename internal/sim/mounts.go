@@ -44,7 +44,7 @@ func (w *World) acquireMounts(t *task, now time.Time) {
 		}
 		var other *task
 		for _, h := range m.holders {
-			if other == nil || h.createdAt.Before(other.createdAt) {
+			if other == nil || h.createdAt.Before(other.createdAt) || h.createdAt.Equal(other.createdAt) && h.id < other.id {
 				other = h
 			}
 		}

@@ -144,10 +144,14 @@ func (w *World) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	writeJSONError(rw, errorf(errUnknownOp, "The simulator does not know how to answer %s %s (no X-Amz-Target, no Action).", r.Method, r.URL.Path))
 }
 
+// requestID numbers requests apart from the world's generator, so the ids
+// of tasks and deployments do not depend on how many calls clients made.
 func (w *World) requestID() string {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.nextID(8) + "-" + w.nextID(4) + "-" + w.nextID(4) + "-" + w.nextID(4) + "-" + w.nextID(12)
+	w.requests++
+	n := w.requests
+	w.mu.Unlock()
+	return fmt.Sprintf("%08x-5eed-4000-8000-%012x", n, uint64(n)*0x9e3779b97f4a7c15>>16)
 }
 
 // fault decides, under the lock, whether this call fails and counts it.

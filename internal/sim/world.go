@@ -63,6 +63,7 @@ type World struct {
 	ticker    *clock.Timer
 	health    map[string]healthURL // host:port → service
 	worldFile *WorldFile
+	requests  uint64
 }
 
 // New returns an empty world (no clusters) with a virtual clock at clock.Epoch.

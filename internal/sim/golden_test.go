@@ -1,0 +1,70 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// golden compares got with testdata/sim/name (rewritten with -update).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "sim", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+// rawCall posts an awsJson1_1 request by hand and returns the reply as the
+// wire carries it, indented (json.Indent keeps number literals as they are).
+func rawCall(t *testing.T, srv *Server, target, body string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", target)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		t.Fatalf("reply is not JSON: %v\n%s", err, raw)
+	}
+	return resp.Status + " " + resp.Header.Get("Content-Type") + "\n" + out.String() + "\n"
+}
+
+// The wire as a reviewer sees it: lowerCamel members, strings for cpu and
+// memory, epoch-second numbers for timestamps, errors with __type.
+func TestWireGolden(t *testing.T) {
+	e := startSandbox(t, "")
+	golden(t, "wire-describe-services.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.DescribeServices",
+		`{"cluster":"inforum","services":["backend","ghost"]}`))
+	golden(t, "wire-error.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService",
+		`{"cluster":"inforum","service":"ghost","desiredCount":1}`))
+}
