@@ -167,6 +167,7 @@ var volatile = []struct {
 	with string
 }{
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
+	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "TASK"},
 	{regexp.MustCompile(`sha256:[0-9a-f]{64}`), "sha256:DIGEST"},
 	{regexp.MustCompile(`, \d{13}, \d{13}\n`), ", START, END\n"},
 	{regexp.MustCompile(`\| \d\d:\d\d:\d\d \|`), "| TIME |"},
@@ -357,4 +358,45 @@ func TestActionInputErrorBinary(t *testing.T) {
 	if !strings.Contains(r.stdout, `::error::pier action: input "timeout": "20" is not a positive duration`) {
 		t.Errorf("no error annotation:\n%s", r)
 	}
+}
+
+// TestActionDeployRolledBack: a release whose backend nginx is killed (exit 137) right
+// after it starts. The step fails with exit 3, result is rolled-back, the service runs
+// its previous revision again, and the summary shows the cause, the service's events
+// and the stopped tasks with the exit code.
+func TestActionDeployRolledBack(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"config":   "testdata/inforum/pier.yaml",
+		"services": "backend",
+		"sandbox":  "true",
+		"args":     "--sandbox-world internal/cli/testdata/action-crashing-backend.yaml",
+	}, nil)
+	if r.code != ExitRolledBack {
+		t.Fatalf("exit %d, want %d:\n%s", r.code, ExitRolledBack, r)
+	}
+	if r.outputs["result"] != "rolled-back" || r.outputs["changed"] != "true" {
+		t.Errorf("result %q changed %q, want rolled-back and true", r.outputs["result"], r.outputs["changed"])
+	}
+	var tds map[string]string
+	if err := json.Unmarshal([]byte(r.outputs["task-definitions"]), &tds); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(tds["backend"], ":task-definition/ecs-backend-task:1") || len(tds) != 1 {
+		t.Errorf("task-definitions = %v, want only backend, back on ecs-backend-task:1", tds)
+	}
+	for _, want := range []string{
+		"## pier deploy: ↩️ rolled back",
+		"**Cause:** task ", "container nginx exited with code 137",
+		"Last service events:", "(service backend) has started 2 tasks",
+		"Stopped tasks:", "nginx exited 137", "| 137 (killed: out of memory?) |",
+		"rollout :crit,",
+	} {
+		if !strings.Contains(r.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.summary)
+		}
+	}
+	if !strings.Contains(r.stdout, "::group::backend: rolled-back (ecs-backend-task:1 → 2, back on ecs-backend-task:1)") {
+		t.Errorf("no log group telling backend's story:\n%s", r.stdout)
+	}
+	actionGolden(t, "action-rolled-back-summary.md", r.summary)
 }

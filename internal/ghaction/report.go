@@ -12,6 +12,10 @@ import (
 	"github.com/pier-deploy/pier/internal/report"
 )
 
+// sigterm is the exit code of a container ECS stopped because another, essential one
+// exited: the other code is the one that explains the stop.
+const sigterm = 143
+
 // maxEvents is how many of a failed service's last events the summary shows: enough
 // to see the cause, few enough to read.
 const maxEvents = 10
@@ -129,11 +133,14 @@ func failureOf(sv report.Service) Failure {
 		}
 		for _, c := range t.Containers {
 			part := c.Name
+			if c.ExitCode != nil {
+				part += fmt.Sprintf(" exited %d", *c.ExitCode)
+			}
 			if c.Reason != "" {
 				part += ": " + c.Reason
 			}
 			st.Reason += "; " + part
-			if c.ExitCode != nil && *c.ExitCode != 0 && st.ExitCode == nil {
+			if c.ExitCode != nil && *c.ExitCode != 0 && (st.ExitCode == nil || *st.ExitCode == sigterm) {
 				st.ExitCode = c.ExitCode
 			}
 		}

@@ -158,7 +158,7 @@ func TestServiceGroups(t *testing.T) {
 		"cause: essential container springboot exited with code 137 (out of memory)\n" +
 		"01:02:33 (service backend) has started 1 tasks: (task a1b2).\n" +
 		"01:02:58 (service backend) (deployment ecs-svc/222) deployment failed: tasks failed to start.\n" +
-		"stopped task a1b2: Essential container in task exited (EssentialContainerExited); springboot: OutOfMemoryError: Container killed due to memory usage\n" +
+		"stopped task a1b2: Essential container in task exited (EssentialContainerExited); springboot exited 137: OutOfMemoryError: Container killed due to memory usage\n" +
 		"::endgroup::\n" +
 		"::group::frontend: no-changes (ecs-front-task:24)\n::endgroup::\n"
 	if log.String() != want {
