@@ -122,3 +122,20 @@ func TestSandboxRejectsBadWorldFile(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+func TestSandboxWithoutPierYAMLStartsEmpty(t *testing.T) {
+	t.Chdir(t.TempDir())
+	vars, stderr, stop := runSandboxCmd(t)
+	defer stop()
+	if !strings.Contains(stderr.String(), "no pier.yaml here: starting an empty world") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	client := ecs.New(ecs.Options{
+		Region: vars["AWS_REGION"], BaseEndpoint: aws.String(vars["AWS_ENDPOINT_URL_ECS"]), HTTPClient: &http.Client{},
+		Credentials: credentials.NewStaticCredentialsProvider(vars["AWS_ACCESS_KEY_ID"], vars["AWS_SECRET_ACCESS_KEY"], ""),
+	})
+	out, err := client.ListClusters(context.Background(), &ecs.ListClustersInput{})
+	if err != nil || len(out.ClusterArns) != 0 {
+		t.Errorf("empty world: %v %v", out, err)
+	}
+}
