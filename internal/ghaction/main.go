@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -126,15 +127,20 @@ func interpret(in Inputs, code int, stdout []byte, dir, workspace string, log io
 	case "lint":
 		return lintResult(code, stdout, dir, workspace, log, w)
 	case "push":
-		var r report.Run
-		if err := json.Unmarshal(stdout, &r); err == nil && len(r.Images) > 0 {
-			o, s := FromRun(&r, in.Sandbox)
-			if code != 0 {
-				o.Result, s.Result = Failed, Failed
-			}
-			return o, s
+		var doc struct {
+			Images []registry.Result `json:"images"`
 		}
-		return noReport(code, stdout, log)
+		if err := json.Unmarshal(stdout, &doc); err != nil {
+			return noReport(code, stdout, log)
+		}
+		o, s := FromPush(doc.Images)
+		if code != 0 {
+			o.Result, s.Result = Failed, Failed
+		}
+		for _, r := range doc.Images {
+			fmt.Fprintln(log, r)
+		}
+		return o, s
 	}
 	return fallback, Summary{Result: fallback.Result}
 }

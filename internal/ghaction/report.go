@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -215,4 +216,19 @@ func clock(t time.Time) string {
 		return "--:--:--"
 	}
 	return t.UTC().Format("15:04:05")
+}
+
+// FromPush turns `push --output json` into outputs and a summary: the images pushed
+// and what uploading them cost.
+func FromPush(results []registry.Result) (Outputs, Summary) {
+	o := Outputs{Images: map[string]string{}, TaskDefinitions: map[string]string{}, Result: Success}
+	s := Summary{Command: "push", Result: Success}
+	for _, r := range results {
+		o.Images[r.Name] = r.Reference
+		if r.Blobs > 0 || r.Created {
+			o.Changed = true
+		}
+		s.Images = append(s.Images, ImageRow{Name: r.Name, Reference: r.Reference, Blobs: r.Blobs, Bytes: r.Bytes})
+	}
+	return o, s
 }

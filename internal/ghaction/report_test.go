@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -163,5 +164,22 @@ func TestServiceGroups(t *testing.T) {
 		"::group::frontend: no-changes (ecs-front-task:24)\n::endgroup::\n"
 	if log.String() != want {
 		t.Errorf("groups =\n%s\nwant\n%s", log.String(), want)
+	}
+}
+
+func TestFromPush(t *testing.T) {
+	o, s := FromPush([]registry.Result{
+		{Name: "front-nginx", Reference: "r/front-nginx@sha256:44", Blobs: 2, Bytes: 2262, Mounted: 3},
+		{Name: "nexus", Reference: "r/nexus@sha256:55"},
+	})
+	if o.Result != Success || !o.Changed || o.Images["front-nginx"] != "r/front-nginx@sha256:44" || len(o.Images) != 2 {
+		t.Errorf("outputs = %+v", o)
+	}
+	if md := s.Markdown(); !strings.Contains(md, "| front-nginx | `r/front-nginx@sha256:44` | 2 | 2.2 KiB |") {
+		t.Errorf("summary:\n%s", md)
+	}
+	o, _ = FromPush([]registry.Result{{Name: "nexus", Reference: "r/nexus@sha256:55"}})
+	if o.Changed {
+		t.Error("changed = true when nothing was uploaded")
 	}
 }
