@@ -138,8 +138,12 @@ func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service
 
 	out := make([]report.Service, len(targets))
 	var wg sync.WaitGroup
-	for i := range targets {
+	// Every goroutine joins before any starts: a round must not begin while
+	// some services have not reached their first wait yet.
+	for range targets {
 		d.poll.join()
+	}
+	for i := range targets {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -153,14 +157,15 @@ func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service
 	return out
 }
 
-// Rounds is how many poll rounds the last Apply made.
-func (d *Deployer) Rounds() int {
+// Rounds is how many poll rounds the last Apply made, and how many
+// DescribeServices calls they took (before any retry inside the SDK).
+func (d *Deployer) Rounds() (rounds, describes int) {
 	if d.poll == nil {
-		return 0
+		return 0, 0
 	}
 	d.poll.mu.Lock()
 	defer d.poll.mu.Unlock()
-	return d.poll.rounds
+	return d.poll.rounds, d.poll.describes
 }
 
 func (d *Deployer) emit(service string, kind report.ProgressKind, msg string) {

@@ -36,7 +36,8 @@ type poller struct {
 	waiting []*waiter
 	closed  bool
 
-	rounds int // poll rounds done, for benchmarks
+	rounds    int // poll rounds done, for benchmarks
+	describes int // DescribeServices calls made (each may be retried by the SDK)
 }
 
 type waiter struct {
@@ -184,6 +185,9 @@ func (p *poller) describe(ctx context.Context, batch []*waiter, at time.Time) ma
 		names := byCluster[c]
 		for i := 0; i < len(names); i += maxDescribe {
 			chunk := names[i:min(i+maxDescribe, len(names))]
+			p.mu.Lock()
+			p.describes++
+			p.mu.Unlock()
 			resp, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c), Services: chunk})
 			if err != nil {
 				for _, n := range chunk {

@@ -23,10 +23,15 @@ func TestOnePollLoopBatchesDescribeServices(t *testing.T) {
 		if run.Result != report.Success {
 			t.Fatalf("%d services: %s %s", n, run.Result, run.Cause)
 		}
-		perCall := (n + 9) / 10
-		waiting := e.w.Calls()["ecs.DescribeServices"] - perCall // less the plan's look
-		if d.Rounds() == 0 || waiting != perCall*d.Rounds() {
-			t.Errorf("%d services: %d DescribeServices calls over %d rounds, want %d per round", n, waiting, d.Rounds(), perCall)
+		perRound := (n + 9) / 10
+		rounds, calls := d.Rounds()
+		if rounds == 0 || calls != perRound*rounds {
+			t.Errorf("%d services: %d DescribeServices calls over %d rounds, want %d per round", n, calls, rounds, perRound)
+		}
+		// The simulator sees the same calls (plus the plan's look, plus any
+		// transport-level retry of the SDK).
+		if seen := e.w.Calls()["ecs.DescribeServices"]; seen < calls+perRound {
+			t.Errorf("the simulator saw %d DescribeServices, pier counted %d", seen, calls+perRound)
 		}
 	}
 }
