@@ -24,7 +24,14 @@ type bases struct {
 	ropts []remote.Option
 
 	mu   sync.Mutex
-	tags map[string]v1.Descriptor // tag reference → what it resolved to in this run
+	tags map[string]*tagResolution // tag reference → what it resolved to in this run
+}
+
+// tagResolution is one HEAD of a tag, shared by every build that asks at once.
+type tagResolution struct {
+	once sync.Once
+	desc v1.Descriptor
+	err  error
 }
 
 func (b *bases) remoteOpts(ctx context.Context) []remote.Option {
@@ -106,19 +113,24 @@ func (b *bases) manifest(ctx context.Context, r name.Reference) ([]byte, types.M
 		digest = h
 	} else {
 		b.mu.Lock()
-		desc, seen := b.tags[r.String()]
+		res := b.tags[r.String()]
+		if res == nil {
+			res = &tagResolution{}
+			b.tags[r.String()] = res
+		}
 		b.mu.Unlock()
-		if !seen {
+		res.once.Do(func() {
 			d, err := remote.Head(r, b.remoteOpts(ctx)...)
 			if err != nil {
-				return nil, "", v1.Hash{}, fmt.Errorf("resolving base image %s: %w", r, err)
+				res.err = fmt.Errorf("resolving base image %s: %w", r, err)
+				return
 			}
-			desc = *d
-			b.mu.Lock()
-			b.tags[r.String()] = desc
-			b.mu.Unlock()
+			res.desc = *d
+		})
+		if res.err != nil {
+			return nil, "", v1.Hash{}, res.err
 		}
-		digest = desc.Digest
+		digest = res.desc.Digest
 	}
 	if raw, ok := b.cache.blob(digest); ok {
 		return raw, sniffMediaType(raw), digest, nil

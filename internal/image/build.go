@@ -2,12 +2,15 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -16,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pier-deploy/pier/internal/config"
 )
@@ -155,7 +159,7 @@ func makeOptions(opts []Option) (*options, error) {
 		}
 		o.cache = c
 	}
-	o.bases = &bases{cache: o.cache, tags: map[string]v1.Descriptor{},
+	o.bases = &bases{cache: o.cache, tags: map[string]*tagResolution{},
 		ropts: []remote.Option{remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport)}}
 	return o, nil
 }
@@ -184,8 +188,10 @@ func Build(ctx context.Context, f *config.File, img *config.Image, opts ...Optio
 	return build(ctx, f, img, o)
 }
 
-// BuildAll builds the images of f named in names (all when names is empty),
-// in file order, sharing one cache and one resolution of each base tag.
+// BuildAll builds the images of f named in names (all when names is empty)
+// and returns them in file order. Images build in parallel, one per CPU,
+// sharing one cache and one resolution of each base tag; WithProgress sees
+// each image as it finishes.
 func BuildAll(ctx context.Context, f *config.File, names []string, opts ...Option) ([]*Artifact, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
@@ -195,16 +201,25 @@ func BuildAll(ctx context.Context, f *config.File, names []string, opts ...Optio
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Artifact, 0, len(sel))
-	for _, img := range sel {
-		a, err := build(ctx, f, img, o)
-		if err != nil {
-			return nil, err
-		}
-		if o.built != nil {
-			o.built(a)
-		}
-		out = append(out, a)
+	out := make([]*Artifact, len(sel))
+	errs := make([]error, len(sel))
+	var mu sync.Mutex // serializes progress
+	var g errgroup.Group
+	g.SetLimit(max(1, runtime.GOMAXPROCS(0)))
+	for i, img := range sel {
+		g.Go(func() error {
+			out[i], errs[i] = build(ctx, f, img, o)
+			if errs[i] == nil && o.built != nil {
+				mu.Lock()
+				o.built(out[i])
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -40,6 +40,7 @@
 //		// a.Digest is final before any push; a.Taggable() goes to registry.Pusher.
 //	}
 //
-// Build builds one image; Select picks images by name; WithCacheDir,
+// BuildAll builds images in parallel (one per CPU) and returns them in file
+// order. Build builds one image; Select picks images by name; WithCacheDir,
 // WithCache, WithEpoch and WithTransport exist for tests and the sandbox.
 package image
