@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,6 +83,17 @@ func FromConfig(f *config.File, opts ...Option) (*World, error) {
 		if err != nil {
 			w.mu.Unlock()
 			return nil, fmt.Errorf("building the sandbox for service %q: %w", svc.Name, err)
+		}
+		// Earlier revisions (INACTIVE copies) put the file's definition at
+		// the revision it was described at, so the next one pier registers
+		// gets the number it would get in the real account.
+		for want := fileRevision(svc.TaskDefinition) - 1; w.revisions(aws.ToString(in.Family)) < want; {
+			old, err := w.opRegisterTaskDefinition(cloneInput(in))
+			if err != nil {
+				break // the real registration below reports it
+			}
+			old.TaskDefinition.Status = ecstypes.TaskDefinitionStatusInactive
+			old.TaskDefinition.DeregisteredAt = old.TaskDefinition.RegisteredAt
 		}
 		out, err := w.opRegisterTaskDefinition(in)
 		if err != nil {
@@ -201,6 +214,44 @@ func FromConfig(f *config.File, opts ...Option) (*World, error) {
 	w.mu.Unlock()
 	w.settleAll(30 * time.Minute)
 	return w, nil
+}
+
+// revisions counts a family's registered revisions.
+func (w *World) revisions(family string) int {
+	if f := w.families[family]; f != nil {
+		return len(f.revisions)
+	}
+	return 0
+}
+
+// fileRevision reads the revision a describe-task-definition file was
+// taken at (0 when it has none), capped so a typo cannot cost much.
+func fileRevision(path string) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	var doc struct {
+		Revision       int `json:"revision"`
+		TaskDefinition struct {
+			Revision int `json:"revision"`
+		} `json:"taskDefinition"`
+	}
+	if json.Unmarshal(data, &doc) != nil {
+		return 0
+	}
+	return min(max(doc.Revision, doc.TaskDefinition.Revision), 1000)
+}
+
+// cloneInput copies a RegisterTaskDefinition input deeply enough that
+// registering it twice shares no slices.
+func cloneInput(in *ecs.RegisterTaskDefinitionInput) *ecs.RegisterTaskDefinitionInput {
+	c := *in
+	c.ContainerDefinitions = append([]ecstypes.ContainerDefinition(nil), in.ContainerDefinitions...)
+	for i := range c.ContainerDefinitions {
+		c.ContainerDefinitions[i].PortMappings = append([]ecstypes.PortMapping(nil), in.ContainerDefinitions[i].PortMappings...)
+	}
+	return &c
 }
 
 // settleAll advances the clock until every service reached a steady state

@@ -56,6 +56,14 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 			t.Errorf("%s: running %d desired %d launch %s deployments %d lbs %d\n%s", aws.ToString(s.ServiceName), s.RunningCount, s.DesiredCount, s.LaunchType, len(s.Deployments), len(s.LoadBalancers), eventLog(s))
 		}
 	}
+	revs := map[string]string{}
+	for _, s := range out.Services {
+		revs[aws.ToString(s.ServiceName)] = lastPart(aws.ToString(s.TaskDefinition))
+	}
+	// Each service runs its file's definition at the revision the file was described at.
+	if revs["frontend"] != "ecs-front-task:24" || revs["backend"] != "ecs-backend-task:49" || revs["nexus"] != "nexus:7" {
+		t.Errorf("revisions %v", revs)
+	}
 	if len(out.Services) != 3 {
 		t.Fatalf("%d services, failures %v", len(out.Services), out.Failures)
 	}
