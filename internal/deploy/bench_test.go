@@ -146,3 +146,33 @@ func firstStop(b testing.TB, e *env, deployment string) time.Time {
 	}
 	return first
 }
+
+// BenchmarkUnchangedRedeploy: the ECS calls a deploy makes when nothing
+// changed (it only looks), per service.
+func BenchmarkUnchangedRedeploy(b *testing.B) {
+	var calls float64
+	const n = 10
+	for i := 0; i < b.N; i++ {
+		e := newEnv(b)
+		specs := e.fleet(b, n)
+		if _, run, _ := e.deploy(b, context.Background(), nil, specs("v2")...); run.Result != report.Success {
+			b.Fatalf("first deploy: %s", run.Result)
+		}
+		e.w.ResetCalls()
+		if _, run, _ := e.deploy(b, context.Background(), nil, specs("v2")...); run.Result != report.NoChanges {
+			b.Fatalf("second deploy: %s", run.Result)
+		}
+		c := e.w.Calls()
+		if c["ecs.RegisterTaskDefinition"]+c["ecs.UpdateService"] != 0 {
+			b.Fatalf("an unchanged redeploy changed something: %v", c)
+		}
+		total := 0
+		for op, k := range c {
+			if strings.HasPrefix(op, "ecs.") {
+				total += k
+			}
+		}
+		calls += float64(total) / n
+	}
+	b.ReportMetric(calls/float64(b.N), "calls/service")
+}
