@@ -381,8 +381,16 @@ func TestActionDeployRolledBack(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.outputs["task-definitions"]), &tds); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(tds["backend"], ":task-definition/ecs-backend-task:1") || len(tds) != 1 {
-		t.Errorf("task-definitions = %v, want only backend, back on ecs-backend-task:1", tds)
+	// The service's story: old → new, back on old; the output names the old revision.
+	story := regexp.MustCompile(`::group::backend: rolled-back \(ecs-backend-task:(\d+) → (\d+), back on ecs-backend-task:(\d+)\)`).FindStringSubmatch(r.stdout)
+	if story == nil {
+		t.Fatalf("no log group telling backend's story:\n%s", r.stdout)
+	}
+	if story[1] != story[3] || story[1] == story[2] {
+		t.Errorf("backend went %s → %s and is back on %s, want back on %s", story[1], story[2], story[3], story[1])
+	}
+	if !strings.HasSuffix(tds["backend"], ":task-definition/ecs-backend-task:"+story[1]) || len(tds) != 1 {
+		t.Errorf("task-definitions = %v, want only backend, back on ecs-backend-task:%s", tds, story[1])
 	}
 	for _, want := range []string{
 		"## pier deploy: ↩️ rolled back",
@@ -394,9 +402,6 @@ func TestActionDeployRolledBack(t *testing.T) {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.summary)
 		}
-	}
-	if !strings.Contains(r.stdout, "::group::backend: rolled-back (ecs-backend-task:1 → 2, back on ecs-backend-task:1)") {
-		t.Errorf("no log group telling backend's story:\n%s", r.stdout)
 	}
 	actionGolden(t, "action-rolled-back-summary.md", r.summary)
 }
