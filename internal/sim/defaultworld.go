@@ -84,10 +84,10 @@ func FromConfig(f *config.File, opts ...Option) (*World, error) {
 			w.mu.Unlock()
 			return nil, fmt.Errorf("building the sandbox for service %q: %w", svc.Name, err)
 		}
-		// Earlier revisions (INACTIVE copies) put the file's definition at
-		// the revision it was described at, so the next one pier registers
-		// gets the number it would get in the real account.
-		for want := fileRevision(svc.TaskDefinition) - 1; w.revisions(aws.ToString(in.Family)) < want; {
+		// With revisionsFromFiles, earlier revisions (INACTIVE copies) put
+		// the file's definition at the revision it was described at, so the
+		// next one pier registers gets the number it would get in the account.
+		for want := fileRevision(svc.TaskDefinition) - 1; wf.RevisionsFromFiles && w.revisions(aws.ToString(in.Family)) < want; {
 			old, err := w.opRegisterTaskDefinition(cloneInput(in))
 			if err != nil {
 				break // the real registration below reports it

@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,8 +63,7 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 	for _, s := range out.Services {
 		revs[aws.ToString(s.ServiceName)] = lastPart(aws.ToString(s.TaskDefinition))
 	}
-	// Each service runs its file's definition at the revision the file was described at.
-	if revs["frontend"] != "ecs-front-task:24" || revs["backend"] != "ecs-backend-task:49" || revs["nexus"] != "nexus:7" {
+	if revs["frontend"] != "ecs-front-task:1" || revs["backend"] != "ecs-backend-task:1" || revs["nexus"] != "nexus:1" {
 		t.Errorf("revisions %v", revs)
 	}
 	if len(out.Services) != 3 {
@@ -139,5 +141,28 @@ func TestRegistryTransportServesBases(t *testing.T) {
 	}
 	if _, err := e.srv.RegistryTransport().RoundTrip(httptest.NewRequest(http.MethodGet, "https://example.com/index.html", nil)); err == nil {
 		t.Error("a non-registry request went through")
+	}
+}
+
+// With revisionsFromFiles each service runs its file's definition at the
+// revision the file was described at, above INACTIVE earlier revisions.
+func TestRevisionsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world.yaml")
+	if err := os.WriteFile(world, []byte("revisionsFromFiles: true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := startSandbox(t, world)
+	out := must(e.ecs.DescribeServices(e.ctx, &ecs.DescribeServicesInput{Cluster: aws.String("inforum"), Services: []string{"frontend", "backend", "nexus"}}))(t)
+	var got []string
+	for _, s := range out.Services {
+		got = append(got, lastPart(aws.ToString(s.TaskDefinition)))
+	}
+	if strings.Join(got, " ") != "ecs-front-task:24 ecs-backend-task:49 nexus:7" {
+		t.Errorf("services run %v", got)
+	}
+	inactive := must(e.ecs.ListTaskDefinitions(e.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("ecs-backend-task"), Status: ecstypes.TaskDefinitionStatusInactive}))(t)
+	if len(inactive.TaskDefinitionArns) != 48 {
+		t.Errorf("%d inactive backend revisions, want 48", len(inactive.TaskDefinitionArns))
 	}
 }

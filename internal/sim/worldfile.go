@@ -31,17 +31,21 @@ import (
 //	    exitCode: 137
 //	faults: {throttleRate: 0.05, operations: [DescribeServices]}
 type WorldFile struct {
-	Path            string                   `yaml:"-"`
-	Seed            *uint64                  `yaml:"seed"`
-	Speed           float64                  `yaml:"speed"`
-	Account         string                   `yaml:"account"`
-	Region          string                   `yaml:"region"`
-	ExclusiveMounts *bool                    `yaml:"exclusiveMounts"`
-	Clusters        map[string]WorldCluster  `yaml:"clusters"`
-	Services        map[string]WorldService  `yaml:"services"`
-	Images          []WorldImage             `yaml:"images"`
-	Faults          Faults                   `yaml:"faults"`
-	Timing          map[string]time.Duration `yaml:"timing"`
+	Path            string  `yaml:"-"`
+	Seed            *uint64 `yaml:"seed"`
+	Speed           float64 `yaml:"speed"`
+	Account         string  `yaml:"account"`
+	Region          string  `yaml:"region"`
+	ExclusiveMounts *bool   `yaml:"exclusiveMounts"`
+	// RevisionsFromFiles registers each service's task-definition file at
+	// the revision it was described at (backend-task.json says 49: the
+	// service runs ecs-backend-task:49), not at revision 1.
+	RevisionsFromFiles bool                     `yaml:"revisionsFromFiles"`
+	Clusters           map[string]WorldCluster  `yaml:"clusters"`
+	Services           map[string]WorldService  `yaml:"services"`
+	Images             []WorldImage             `yaml:"images"`
+	Faults             Faults                   `yaml:"faults"`
+	Timing             map[string]time.Duration `yaml:"timing"`
 }
 
 // WorldCluster sets a cluster's EC2 capacity; it replaces the default capacity.
