@@ -111,8 +111,10 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 	if extra := countTasks(p, (*task).active) - n; extra > 0 {
 		ts := tasksOf(p)
 		sort.SliceStable(ts, func(i, j int) bool { return !ts[i].healthy() && ts[j].healthy() })
-		for i := len(ts) - 1; i >= 0 && extra > 0; i-- {
-			t := ts[i]
+		for _, t := range ts {
+			if extra == 0 {
+				break
+			}
 			if !t.active() {
 				continue
 			}
