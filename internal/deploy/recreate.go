@@ -73,7 +73,7 @@ func (r *run) recreate(ctx context.Context) {
 	ro := newRollout(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
 	v, _ := r.wait(ctx, ro, r.timeout(), true)
 	if v.state == completed {
-		if c := r.healthCheck(ctx); c.Kind != NotFatal {
+		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
 			v = verdict{state: failed, cause: c}
 		}
 	}
@@ -119,7 +119,7 @@ func (r *run) recreateBack(ctx context.Context, cause Cause, drain bool) {
 		r.finish(report.NotRestored, Cause{cause.Kind, cause.Message + "; restoring " + p.Current.String() + " did not settle: " + state})
 		return
 	}
-	if c := r.healthCheck(ctx); c.Kind != NotFatal {
+	if c := r.healthCheck(ctx, false); c.Kind != NotFatal {
 		r.endPhase("failed")
 		r.finish(report.NotRestored, Cause{cause.Kind, cause.Message + "; " + p.Current.String() + " runs again but its health check fails: " + c.Message})
 		return

@@ -61,8 +61,10 @@ func TestRecreateScenarios(t *testing.T) {
 // The new Nexus runs and ECS calls the deployment complete, but its
 // status URL never answers 2xx: pier restores the old revision, checks
 // that the URL answers again, and keeps one mount holder throughout.
+const nexusURL = "http://nexus.inforum.internal:8081/service/rest/v1/status/writable"
+
 func TestRecreateHealthURLFailsAndOldNexusIsRestored(t *testing.T) {
-	const url = "http://nexus.inforum.internal:8081/service/rest/v1/status/writable"
+	const url = nexusURL
 	e := newEnv(t, sim.WithExclusiveMounts(), sim.WithHealthURL(url, "inforum", "nexus"),
 		sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{Unhealthy: true}))
 	e.inforum(t, 100, 4096, 4096)
@@ -104,7 +106,7 @@ func TestCancelMidDeployment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, sim.WithExclusiveMounts(), sim.WithImageBehavior("v2", sim.ImageBehavior{SlowStart: time.Minute}),
-				sim.WithImageBehavior("3.72.0", sim.ImageBehavior{SlowStart: time.Minute}))
+				sim.WithImageBehavior("3.72.0", sim.ImageBehavior{SlowStart: time.Minute}), sim.WithHealthURL(nexusURL, "inforum", "nexus"))
 			e.inforum(t, 100, 4096, 4096)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -115,7 +117,10 @@ func TestCancelMidDeployment(t *testing.T) {
 			}}
 			spec := backendSpec(t, "v2")
 			if tt.service == "nexus" {
+				// With its health check: the restored Nexus is checked too,
+				// although the run was cancelled.
 				spec = nexusSpec(t, "3.72.0")
+				spec.Health = &plan.HealthCheck{URL: nexusURL, Timeout: 5 * time.Minute}
 			}
 			_, run, _ := e.deploy(t, ctx, l, spec)
 			s := run.Services[0]

@@ -50,7 +50,7 @@ func (r *run) rolling(ctx context.Context) {
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	v, last := r.wait(ctx, ro, r.timeout(), true)
 	if v.state == completed {
-		if c := r.healthCheck(ctx); c.Kind != NotFatal {
+		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
 			v = verdict{state: failed, cause: c}
 		}
 	}

@@ -215,8 +215,9 @@ func describeState(svc *types.Service) string {
 }
 
 // healthCheck polls the URL once per round until it answers 2xx or the
-// check's timeout passes.
-func (r *run) healthCheck(ctx context.Context) Cause {
+// check's timeout passes. A cancel stops a forward check (stopOnCancel);
+// the check of a restored revision goes on until the grace period ends.
+func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 	h := r.t.Health
 	if h == nil || h.URL == "" {
 		return Cause{}
@@ -240,7 +241,7 @@ func (r *run) healthCheck(ctx context.Context) Cause {
 		if r.d.o.clock.Now().Sub(since) >= timeout {
 			return Cause{HealthURL, fmt.Sprintf("%s did not answer 2xx within %s (last: %s)", h.URL, timeout, last)}
 		}
-		if cancelled, _ := r.d.cancelled(); cancelled {
+		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
 			return Cause{Cancelled, "cancelled during the health check of " + h.URL}
 		}
 		if s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, since); s.err != nil && ctx.Err() != nil {
