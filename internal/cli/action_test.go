@@ -30,7 +30,8 @@ var (
 // repoRoot is the repository, seen from this package's directory.
 var repoRoot, _ = filepath.Abs("../..")
 
-// pierBinary builds pier once per test run with the same flags as the Dockerfile.
+// pierBinary builds pier once per test run the way the Dockerfile does: its go build
+// command, in a copy of the docker build context (action_docker_test.go).
 func pierBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -39,13 +40,7 @@ func pierBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		pierBin = filepath.Join(dir, "pier")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", pierBin, ".")
-		cmd.Dir = repoRoot
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = &buildError{err, string(out)}
-		}
+		pierBin, buildErr = buildLikeDocker(dir, t)
 	})
 	if buildErr != nil {
 		t.Fatalf("building pier: %v", buildErr)
@@ -168,6 +163,10 @@ var volatile = []struct {
 }{
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
 	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "TASK"},
+	// Revision numbers follow the sandbox's seeding; the tests check the revision
+	// story (old → new, back on old) on their own.
+	{regexp.MustCompile(`\b(ecs-backend-task|ecs-front-task|nexus):\d+`), "$1:REV"},
+	{regexp.MustCompile(`:REV → \d+`), ":REV → REV"},
 	{regexp.MustCompile(`sha256:[0-9a-f]{64}`), "sha256:DIGEST"},
 	{regexp.MustCompile(`, \d{13}, \d{13}\n`), ", START, END\n"},
 	{regexp.MustCompile(`\| \d\d:\d\d:\d\d \|`), "| TIME |"},
