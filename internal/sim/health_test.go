@@ -35,8 +35,13 @@ func TestContainerHealthChecksHonourGracePeriod(t *testing.T) {
 			t.Errorf("grace %d: failed-check event %v after 60s\n%s", grace, failed, eventLog(s))
 		}
 		e.advance(2 * time.Minute)
-		s = e.service(t, "c", "api")
+		if s := e.service(t, "c", "api"); !hasEvent(s, "failed container health checks.") {
+			t.Errorf("grace %d: no failed-check event after the grace period\n%s", grace, eventLog(s))
+		}
 		stopped := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), DesiredStatus: ecstypes.DesiredStatusStopped}))(t)
+		if len(stopped.TaskArns) == 0 {
+			t.Fatalf("grace %d: no task was stopped", grace)
+		}
 		tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: stopped.TaskArns[:1]}))(t).Tasks[0]
 		if aws.ToString(tk.StoppedReason) != "Task failed container health checks" || tk.HealthStatus != ecstypes.HealthStatusUnhealthy || tk.Containers[0].HealthStatus != ecstypes.HealthStatusUnhealthy {
 			t.Errorf("grace %d: stopped task %q health %s", grace, aws.ToString(tk.StoppedReason), tk.HealthStatus)
