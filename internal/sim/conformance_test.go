@@ -7,8 +7,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ecrapi "github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -302,5 +306,29 @@ func TestConformanceServicesAndDeployments(t *testing.T) {
 	}
 	if _, err := e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c"), Service: aws.String("web"), DesiredCount: aws.Int32(1)}); apiCode(err) != "ServiceNotActiveException" {
 		t.Errorf("updating an inactive service: %v", err)
+	}
+}
+
+// ECR and ELBv2 answer on the same port as ECS, with their own typed errors.
+func TestConformanceOneServerThreeServices(t *testing.T) {
+	e := start(t)
+	cfg := e.srv.AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	_, err := ecrapi.NewFromConfig(cfg).DescribeRepositories(e.ctx, &ecrapi.DescribeRepositoriesInput{RepositoryNames: []string{"ghost"}})
+	var noRepo *ecrtypes.RepositoryNotFoundException
+	if !errors.As(err, &noRepo) {
+		t.Errorf("ECR: %v (%T)", err, err)
+	}
+	_, err = elb.NewFromConfig(cfg).DescribeTargetHealth(e.ctx, &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ghost/0123456789abcdef")})
+	var noTG *elbtypes.TargetGroupNotFoundException
+	if !errors.As(err, &noTG) || apiCode(err) != "TargetGroupNotFound" {
+		t.Errorf("ELBv2: %v (%T)", err, err)
+	}
+	calls := e.w.Calls()
+	if calls["ecr.DescribeRepositories"] != 1 || calls["elbv2.DescribeTargetHealth"] != 1 {
+		t.Errorf("calls %v", calls)
+	}
+	if _, err := e.ecs.ListClusters(e.ctx, nil); err != nil {
+		t.Errorf("ECS: %v", err)
 	}
 }
