@@ -100,7 +100,11 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 		images = append(images, plan.Image{Name: r.Name, Repository: r.Repository, Tag: r.Tag, Digest: arts[i].Digest.String(), Present: true})
 	}
 
-	specs, err := specsOf(f, services, refs, timeout)
+	platforms, err := artifactPlatforms(arts)
+	if err != nil {
+		return fail(err)
+	}
+	specs, err := specsOf(services, refs, platforms, timeout)
 	if err != nil {
 		printInputError(env, "deploy", err)
 		return ExitUsage
@@ -185,11 +189,8 @@ func imagesOf(services []*config.Service) []string {
 }
 
 // specsOf loads each service's task definition and pins its images.
-func specsOf(f *config.File, services []*config.Service, refs map[string]string, timeout time.Duration) ([]deploy.Spec, error) {
-	platforms := f.Platforms
-	if len(platforms) == 0 {
-		platforms = []string{image.DefaultPlatform}
-	}
+// platforms gives the platforms each image was built for.
+func specsOf(services []*config.Service, refs map[string]string, platforms map[string][]string, timeout time.Duration) ([]deploy.Spec, error) {
 	var specs []deploy.Spec
 	for _, s := range services {
 		td, err := taskdef.Load(s.TaskDefinition)
@@ -197,21 +198,38 @@ func specsOf(f *config.File, services []*config.Service, refs map[string]string,
 			return nil, err
 		}
 		images := map[string]string{}
-		for c, img := range s.Containers {
+		var common []string // the platforms every image of the service has
+		for i, c := range slices.Sorted(maps.Keys(s.Containers)) {
+			img := s.Containers[c]
 			images[c] = refs[img]
+			if i == 0 {
+				common = slices.Clone(platforms[img])
+			} else {
+				common = slices.DeleteFunc(common, func(p string) bool { return !slices.Contains(platforms[img], p) })
+			}
 		}
 		spec := deploy.Spec{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy),
-			Count: s.DesiredCount, TaskDef: td.WithImages(images), KeepRevisions: s.KeepRevisions, Timeout: s.Timeout}
+			Count: s.DesiredCount, TaskDef: td.WithImages(images), KeepRevisions: s.KeepRevisions, Timeout: s.Timeout,
+			Platforms: common, Health: specHealth(s)}
 		if timeout > 0 {
 			spec.Timeout = timeout
-		}
-		spec.Health = specHealth(s)
-		if len(s.Containers) > 0 {
-			spec.Platforms = platforms
 		}
 		specs = append(specs, spec)
 	}
 	return specs, nil
+}
+
+// artifactPlatforms is the platforms of each built image.
+func artifactPlatforms(arts []*image.Artifact) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, a := range arts {
+		ps, err := a.Platforms()
+		if err != nil {
+			return nil, fmt.Errorf("reading the platforms of image %s: %w", a.Name, err)
+		}
+		out[a.Name] = ps
+	}
+	return out, nil
 }
 
 // specHealth is the service's healthCheck:, or nil.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/plan"
@@ -50,6 +49,7 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 
 	refs := map[string]string{}
 	var images []plan.Image
+	var platforms map[string][]string
 	if names := imagesOf(services); len(names) > 0 {
 		ir := newImageRun(env, f)
 		aws.images(ir)
@@ -70,12 +70,21 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 		}
 		for _, a := range arts {
 			im := plan.Image{Name: a.Name, Repository: host + "/" + a.Repository, Tag: f.Tag, Digest: a.Digest.String()}
-			im.Present = present(ctx, ir, im.Ref())
+			if d, err := name.NewDigest(im.Ref()); err == nil {
+				if im.Present, err = p.Has(ctx, d); err != nil {
+					fmt.Fprintf(env.Stderr, "pier plan: asking the registry for %s: %v\n", im.Ref(), err)
+					return ExitFailed
+				}
+			}
 			refs[a.Name] = im.Ref()
 			images = append(images, im)
 		}
+		if platforms, err = artifactPlatforms(arts); err != nil {
+			fmt.Fprintf(env.Stderr, "pier plan: %v\n", err)
+			return ExitFailed
+		}
 	}
-	specs, err := specsOf(f, services, refs, 0)
+	specs, err := specsOf(services, refs, platforms, 0)
 	if err != nil {
 		printInputError(env, "plan", err)
 		return ExitUsage
@@ -101,20 +110,4 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 		return 2
 	}
 	return ExitOK
-}
-
-// present asks the registry for the manifest by digest, with the run's
-// credentials; any failure (no repository, no such manifest) means absent.
-func present(ctx context.Context, ir *imageRun, ref string) bool {
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		return false
-	}
-	p, err := ir.getPusher()
-	if err != nil {
-		return false
-	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(p.Keychain())}
-	_, err = remote.Head(r, opts...)
-	return err == nil
 }

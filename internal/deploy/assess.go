@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -174,7 +173,10 @@ func (r *rollout) progress(svc *types.Service) int32 {
 // for hours, so pier reads state and treats each event as news once.
 func (r *rollout) newEvents(events []types.ServiceEvent) []types.ServiceEvent {
 	var out []types.ServiceEvent
-	for _, e := range events {
+	// ECS lists the newest first; events of one scheduler pass share a
+	// timestamp, so the list order (reversed) is the order they happened in.
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
 		id := str(e.Id)
 		if r.seenEvents[id] || (e.CreatedAt != nil && e.CreatedAt.Before(r.since)) {
 			continue
@@ -182,10 +184,6 @@ func (r *rollout) newEvents(events []types.ServiceEvent) []types.ServiceEvent {
 		r.seenEvents[id] = true
 		out = append(out, e)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].CreatedAt, out[j].CreatedAt
-		return a != nil && b != nil && a.Before(*b)
-	})
 	return out
 }
 
