@@ -189,3 +189,40 @@ func FuzzSplitArgs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadInputs: any input values either fail with an *InputError or give a command
+// line that starts with the file and ends with the services after "--".
+func FuzzReadInputs(f *testing.F) {
+	f.Add("deploy", "pier.yaml", "frontend, backend", "true", "20m", "infra", `--x "y z"`)
+	f.Add("plan", "", "", "false", "", "", "")
+	f.Add("lint", "a b.yaml", "-x", "1", "1h", "/abs", `'`)
+	f.Fuzz(func(t *testing.T, command, config, services, sandbox, timeout, wd, args string) {
+		vars := map[string]string{
+			"INPUT_COMMAND": command, "INPUT_CONFIG": config, "INPUT_SERVICES": services,
+			"INPUT_SANDBOX": sandbox, "INPUT_TIMEOUT": timeout, "INPUT_WORKING-DIRECTORY": wd, "INPUT_ARGS": args,
+		}
+		in, err := ReadInputs(env(vars))
+		if err != nil {
+			var ie *InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error %v is not an *InputError", err)
+			}
+			return
+		}
+		cl := in.CommandLine()
+		if len(cl) < 3 || cl[0] != "-f" || cl[1] != in.Config {
+			t.Fatalf("command line %q does not start with -f %q", cl, in.Config)
+		}
+		if len(in.Services) > 0 {
+			tail := cl[len(cl)-len(in.Services):]
+			if !reflect.DeepEqual(tail, in.Services) || cl[len(cl)-len(in.Services)-1] != "--" {
+				t.Fatalf("command line %q does not end with -- %q", cl, in.Services)
+			}
+		}
+		for _, s := range in.Services {
+			if s == "" || strings.ContainsAny(s, ", \t\n\r") {
+				t.Fatalf("service %q still holds a separator", s)
+			}
+		}
+	})
+}
