@@ -1,7 +1,7 @@
 package sim
 
 import (
-	"path"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -50,8 +50,10 @@ func WithRegion(r string) Option { return func(o *options) { o.region = r } }
 func WithFaults(f Faults) Option { return func(o *options) { o.faults = f } }
 
 // WithImageBehavior makes containers whose image matches pattern behave as b.
-// pattern is a path.Match glob over the image reference ("*/backend-nginx:*"),
-// or a plain substring when it has no glob characters.
+// pattern is a glob over the whole image reference, where * matches any run
+// of characters, slashes included, and ? any one character
+// ("*backend-nginx@sha256:*" matches "127.0.0.1:5000/backend-nginx@sha256:…");
+// a pattern without * or ? matches as a substring.
 func WithImageBehavior(pattern string, b ImageBehavior) Option {
 	return func(o *options) { o.images = append(o.images, imageRule{pattern: pattern, b: b}) }
 }
@@ -113,11 +115,24 @@ type imageRule struct {
 }
 
 func (r imageRule) matches(image string) bool {
-	if strings.ContainsAny(r.pattern, "*?[") {
-		ok, _ := path.Match(r.pattern, image)
-		return ok
+	if !strings.ContainsAny(r.pattern, "*?") {
+		return strings.Contains(image, r.pattern)
 	}
-	return strings.Contains(image, r.pattern)
+	var re strings.Builder
+	re.WriteString("^")
+	for _, c := range r.pattern {
+		switch c {
+		case '*':
+			re.WriteString(".*")
+		case '?':
+			re.WriteString(".")
+		default:
+			re.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	re.WriteString("$")
+	ok, _ := regexp.MatchString(re.String(), image)
+	return ok
 }
 
 // behaviorFor merges the rules matching image; later rules win per field.

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/sim/ecr"
 )
 
 func TestParseWorldFileErrors(t *testing.T) {
@@ -93,4 +95,34 @@ func FuzzParseWorldFile(f *testing.F) {
 		// A valid world file builds a world.
 		New(wf.Options()...)
 	})
+}
+
+// testdata/sim/crashing-backend.yaml crashes a pushed backend nginx: the
+// circuit breaker rolls the service back.
+func TestCrashingBackendWorld(t *testing.T) {
+	e := startSandbox(t, "../../testdata/sim/crashing-backend.yaml")
+	idx, err := ecr.SyntheticImage("backend-nginx:v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := e.w.ECR().Seed("backend-nginx", idx, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := must(e.ecs.DescribeTaskDefinition(e.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("ecs-backend-task")}))(t).TaskDefinition
+	defs := append([]ecstypes.ContainerDefinition(nil), live.ContainerDefinitions...)
+	for i := range defs {
+		if aws.ToString(defs[i].Name) == "nginx" {
+			defs[i].Image = aws.String(e.srv.RegistryHost() + "/backend-nginx@" + digest)
+		}
+	}
+	next := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: live.Family, NetworkMode: live.NetworkMode, Cpu: live.Cpu, Memory: live.Memory, ContainerDefinitions: defs,
+	}))(t)
+	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), TaskDefinition: next.TaskDefinition.TaskDefinitionArn}))(t)
+	e.advance(30 * time.Minute)
+	s := e.service(t, "inforum", "backend")
+	if !hasEvent(s, "deployment failed: tasks failed to start.") || aws.ToString(s.TaskDefinition) != aws.ToString(live.TaskDefinitionArn) {
+		t.Errorf("want a rollback to %s, service runs %s\n%s", aws.ToString(live.TaskDefinitionArn), aws.ToString(s.TaskDefinition), eventLog(s))
+	}
 }
