@@ -46,7 +46,8 @@ func WithWorldFile(wf *WorldFile) Option {
 // FromConfig builds the default world of a pier.yaml: its clusters; each
 // service running its task-definition file (as it is written, images and
 // all) as an earlier revision with its desired count, settled in a steady
-// state; EC2 capacity for a rolling update of the bridge/host services and
+// state; EC2 capacity for a rolling update of the bridge/host services (plus
+// a spare instance) and
 // Fargate for the awsvpc ones; an ALB target group per service that maps a
 // port; exclusive mounts for EFS volumes with access points; a synthetic
 // image in the registry for every base image the file names; the
@@ -200,7 +201,9 @@ func FromConfig(f *config.File, opts ...Option) (*World, error) {
 			continue
 		}
 		size := max(int32(defaultInstanceCPU), widest)
-		count := max((cpu+size-1)/size, (mem+defaultInstanceMemory-1)/defaultInstanceMemory, fixedPorts, 1)
+		// One spare instance: replacements of failing tasks start while the
+		// failed ones still stop, and bin-packing leaves gaps.
+		count := max((cpu+size-1)/size, (mem+defaultInstanceMemory-1)/defaultInstanceMemory, fixedPorts, 1) + 1
 		for range count {
 			w.addInstance(c, "", size, defaultInstanceMemory, nil)
 		}
