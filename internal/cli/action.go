@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/pier-deploy/pier/internal/ghaction"
@@ -27,9 +26,7 @@ to the container; there is no reason to type it.`,
 					return ExitUsage
 				}
 				genv := ghaction.Env{Stdout: env.Stdout, Stderr: env.Stderr, Getenv: env.Getenv, Chdir: os.Chdir}
-				return ghaction.Main(ctx, genv, func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-					return Run(ctx, args, stdout, stderr, env.Getenv)
-				})
+				return ghaction.Main(ctx, genv, Run)
 			}
 		},
 	})

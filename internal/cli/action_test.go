@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,12 +87,12 @@ type actionRun struct {
 func runActionBinary(t *testing.T, inputs, extraEnv map[string]string) actionRun {
 	t.Helper()
 	bin := pierBinary(t)
-	tmp := t.TempDir()
+	tmp, home, tmpdir := t.TempDir(), t.TempDir(), t.TempDir()
 	outFile, sumFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + tmp,
-		"TMPDIR=" + tmp,
+		"HOME=" + home, // /github/home
+		"TMPDIR=" + tmpdir,
 		"GITHUB_ACTIONS=true",
 		"GITHUB_WORKSPACE=" + repoRoot,
 		"GITHUB_OUTPUT=" + outFile,
@@ -115,6 +116,13 @@ func runActionBinary(t *testing.T, inputs, extraEnv map[string]string) actionRun
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("running %s: %v", bin, err)
+	}
+	// The action writes nothing to disk but its outputs and the summary: the build
+	// cache lives in a temporary directory it removes.
+	for _, dir := range []string{home, tmpdir} {
+		if left, _ := os.ReadDir(dir); len(left) > 0 {
+			t.Errorf("the action left %d file(s) in %s, e.g. %s", len(left), dir, left[0].Name())
+		}
 	}
 	r := actionRun{code: code, stdout: stdout.String(), stderr: stderr.String(), outputs: readOutputs(t, outFile)}
 	if s, err := os.ReadFile(sumFile); err == nil {
@@ -180,7 +188,22 @@ func normalize(s string) string {
 	for _, v := range volatile {
 		s = v.re.ReplaceAllString(s, v.with)
 	}
-	return s
+	// The sandbox runs against the wall clock, so events of the same second may come
+	// in either order from one run to the next; with times normalized, sort them.
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); {
+		j := i
+		for j < len(lines) && strings.HasPrefix(lines[j], "| TIME |") {
+			j++
+		}
+		if j > i {
+			slices.Sort(lines[i:j])
+			i = j
+		} else {
+			i++
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // actionGolden compares a normalized summary with testdata/name (-update rewrites it).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/pier-deploy/pier/internal/plan"
@@ -24,8 +25,8 @@ type Env struct {
 }
 
 // RunFunc runs one pier command line (without the program name) with the given
-// streams and returns its exit code: cli.Run, in production and in tests.
-type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+// streams and environment and returns its exit code: cli.Run.
+type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int
 
 // lastLines is how much of the command's error output a failed run's summary quotes.
 const lastLines = 15
@@ -67,9 +68,17 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 		// status: for people, straight to the log, and kept for the summary.
 		cmdOut = io.MultiWriter(env.Stdout, &text)
 	}
+	getenv, cleanup, err := privateCache(env.Getenv)
+	if err != nil {
+		w.Errorf("pier action: %v", err)
+		_ = w.SetOutputs(Outputs{Result: Failed})
+		return 1
+	}
+	defer cleanup()
+
 	last := &tail{n: lastLines}
 	progress := GroupPhases(env.Stderr)
-	code := run(ctx, args, cmdOut, io.MultiWriter(progress, last))
+	code := run(ctx, args, cmdOut, io.MultiWriter(progress, last), getenv)
 	_ = progress.Close()
 
 	out, sum := interpret(in, code, stdout.Bytes(), dir, workspace, env.Stdout, w)
@@ -92,6 +101,28 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 		return max(code, 1)
 	}
 	return code
+}
+
+// privateCache gives the command a build cache in a temporary directory of the
+// container, removed afterwards, unless PIER_CACHE names one: the action writes
+// nothing to the runner's disks (the workspace, /github/home) but its outputs and the
+// summary.
+func privateCache(getenv func(string) string) (func(string) string, func(), error) {
+	if getenv("PIER_CACHE") != "" {
+		return getenv, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "pier-cache-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating a temporary build cache: %w (set PIER_CACHE to a writable directory)", err)
+	}
+	return func(k string) string {
+			if k == "PIER_CACHE" {
+				return dir
+			}
+			return getenv(k)
+		}, func() {
+			_ = os.RemoveAll(dir)
+		}, nil
 }
 
 // interpret reads the command's JSON output into outputs and a summary, and prints

@@ -2,7 +2,6 @@ package ghaction_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +24,7 @@ func runAction(t *testing.T, vars map[string]string) (code int, stdout, stderr, 
 	getenv := func(k string) string { return vars[k] }
 	var out, errOut strings.Builder
 	env := ghaction.Env{Stdout: &out, Stderr: &errOut, Getenv: getenv, Chdir: os.Chdir}
-	code = ghaction.Main(context.Background(), env, func(ctx context.Context, args []string, so, se io.Writer) int {
-		return cli.Run(ctx, args, so, se, getenv)
-	})
+	code = ghaction.Main(context.Background(), env, cli.Run)
 	o, _ := os.ReadFile(vars["GITHUB_OUTPUT"])
 	s, _ := os.ReadFile(vars["GITHUB_STEP_SUMMARY"])
 	return code, out.String(), errOut.String(), string(o), string(s)
