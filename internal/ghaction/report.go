@@ -51,6 +51,12 @@ func FromRun(r *report.Run, sandbox bool) (Outputs, Summary) {
 		}
 		s.Images = append(s.Images, ImageRow{Name: im.Name, Reference: im.Ref, Blobs: im.Blobs, Bytes: im.Bytes})
 	}
+	for _, ph := range r.Phases {
+		s.Timeline = append(s.Timeline, Span{
+			Section: "run", Name: ph.Name, Start: ph.Started, End: ph.Finished,
+			Failed: ph.Result != "" && ph.Result != "ok",
+		})
+	}
 	failedCauses := map[string]bool{}
 	for _, sv := range r.Services {
 		// The revision the service runs now; a service whose deploy never got that far

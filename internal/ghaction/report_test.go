@@ -26,6 +26,11 @@ func rolledBackRun() *report.Run {
 		Command: "deploy", File: "pier.yaml", Result: report.RolledBack,
 		Cause:   "backend: essential container springboot exited with code 137 (out of memory)",
 		Started: at(0), Finished: at(187),
+		Phases: []report.Phase{
+			{Name: "build", Started: at(0), Finished: at(12), Result: "ok"},
+			{Name: "push", Started: at(12), Finished: at(19), Result: "ok"},
+			{Name: "plan", Started: at(19), Finished: at(20), Result: "ok"},
+		},
 		Images: []report.Image{
 			{Name: "backend-springboot", Repository: "r/backend-springboot", Digest: "sha256:11", Ref: "r/backend-springboot@sha256:11", Blobs: 1, Bytes: 4096},
 			{Name: "front-next", Repository: "r/front-next", Digest: "sha256:22", Ref: "r/front-next@sha256:22"},
