@@ -121,6 +121,7 @@ func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	d.poll = newPoller(d.ecs, d.o.clock)
+	d.poll.interrupt = ctx
 	go d.poll.run(work)
 	if ctx.Err() != nil {
 		now := d.o.clock.Now()

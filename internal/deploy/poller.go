@@ -36,6 +36,11 @@ type poller struct {
 	waiting []*waiter
 	closed  bool
 
+	// interrupt ends the current sleep early once, when the run is
+	// cancelled, so a SIGTERM is acted on at once and not a 15 s interval later.
+	interrupt   context.Context
+	interrupted bool
+
 	rounds    int // poll rounds done, for benchmarks
 	describes int // DescribeServices calls made (each may be retried by the SDK)
 }
@@ -142,7 +147,14 @@ func (p *poller) run(ctx context.Context) {
 		for _, w := range batch {
 			age = min(age, now.Sub(w.since))
 		}
-		err := p.clock.Sleep(ctx, interval(age))
+		sleepCtx := ctx
+		if p.interrupt != nil && !p.interrupted {
+			sleepCtx = p.interrupt
+		}
+		err := p.clock.Sleep(sleepCtx, interval(age))
+		if err != nil && sleepCtx != ctx && ctx.Err() == nil {
+			p.interrupted, err = true, nil // cancelled: look now, then sleep as usual
+		}
 		at := p.clock.Now()
 		results := map[[2]string]snapshot{}
 		if err == nil {
