@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -70,5 +71,25 @@ func TestServiceDeletedDuringRollout(t *testing.T) {
 	s := run.Services[0]
 	if run.Result.ExitCode() != 4 || !strings.Contains(s.Cause, "being deleted") && !strings.Contains(s.Cause, "deleted?") {
 		t.Fatalf("exit %d, cause %q; want 4 saying the service is being deleted\n%s", run.Result.ExitCode(), s.Cause, l)
+	}
+}
+
+func TestMissingServiceIsRefusedBeforeAnyChange(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	spec := backendSpec(t, "v2")
+	spec.Service = "ecs-backend-service" // the seed's name; this cluster calls it "backend"
+	p, targets, err := planOnly(e, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := p.Errors()
+	if len(errs) != 1 || !strings.Contains(errs[0].Message, `ECS service "ecs-backend-service" does not exist in cluster "inforum"`) {
+		t.Fatalf("plan errors %+v", errs)
+	}
+	e.w.ResetCalls()
+	got := deploy.New(e.ecs, deploy.WithClock(e.w.Clock())).Apply(context.Background(), targets)
+	if got[0].Outcome != report.Failed || e.w.Calls()["ecs.RegisterTaskDefinition"] != 0 {
+		t.Errorf("applying a plan for a missing service: %s, calls %v", got[0].Outcome, e.w.Calls())
 	}
 }
