@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -122,7 +123,7 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	}
 
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
-		reason := str(ours.RolloutStateReason)
+		reason := strings.TrimSuffix(str(ours.RolloutStateReason), ".")
 		if primary != nil && str(primary.Id) != r.deployment && str(primary.TaskDefinition) == r.previous {
 			v.rollback = str(primary.Id)
 			return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker failed deployment %s and is rolling back to %s: %s", r.deployment, shortTD(r.previous), reason)})

@@ -62,7 +62,7 @@ func ClassifyEvent(msg string) Cause {
 	case strings.Contains(msg, "was unable to place a task"):
 		reason := "no container instance met all of its requirements"
 		if m := placeRE.FindStringSubmatch(msg); m != nil && strings.TrimSpace(m[1]) != "" {
-			reason = strings.TrimSpace(m[1])
+			reason = strings.TrimSuffix(strings.TrimSpace(m[1]), ".")
 		}
 		return Cause{CannotPlace, "ECS cannot place a task: " + reason}
 	case elbEventRE.MatchString(msg):

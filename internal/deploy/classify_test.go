@@ -16,7 +16,7 @@ func TestClassifyEvent(t *testing.T) {
 		has  string
 	}{
 		{"(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 5e3a2b1c9d8f4e7a) has insufficient CPU units available. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
-			CannotPlace, "The closest matching (container-instance 5e3a2b1c9d8f4e7a) has insufficient CPU units available."},
+			CannotPlace, "The closest matching (container-instance 5e3a2b1c9d8f4e7a) has insufficient CPU units available"},
 		{"(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.",
 			CannotPlace, "No Container Instances were found in your cluster"},
 		{"(service ecs-front-service) (port 80) is unhealthy in (target-group arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/front/0123456789abcdef) due to (reason Health checks failed with these codes: [502]).",
