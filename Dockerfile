@@ -28,4 +28,6 @@ COPY --from=build /out/pier /usr/local/bin/pier
 ENV TMPDIR=/tmp
 # GitHub runs docker actions as root (scratch has no other user) with the workspace mounted
 # at /github/workspace; action.yml passes the `action` argument, which reads INPUT_*.
+# pier runs as PID 1 without an init: it installs its own SIGTERM/SIGINT handlers (a
+# cancelled workflow), which PID 1 needs, as the kernel drops signals it does not handle.
 ENTRYPOINT ["/usr/local/bin/pier"]
