@@ -2,22 +2,47 @@
 // ECS (this package), ECR with its OCI registry (package sim/ecr) and ELBv2
 // (package sim/elbv2), served over their real wire protocols on one loopback
 // port, so the ordinary aws-sdk-go-v2 clients (or Debian's aws CLI) run
-// against it with only the endpoint changed.
+// against it with only the endpoint changed. Replies are encoded by the
+// SDK's own schema codec, so the wire matches what the SDK expects.
 //
-// A World holds the state and a virtual clock. Tests create one, start its
-// server, drive it through the SDK and move time with w.Clock().Advance:
+// # Starting a world
 //
-//	w := sim.New(sim.WithSeed(1))
-//	srv, err := w.Start(ctx)
-//	ecsClient := ecs.NewFromConfig(srv.AWSConfig())
-//	... CreateCluster, RegisterContainerInstance, RegisterTaskDefinition, CreateService ...
-//	w.Clock().Advance(5 * time.Minute) // tasks start, targets turn healthy, deployments complete
+//	w := sim.New(sim.WithSeed(1))       // empty: no clusters
+//	srv, err := w.Start(ctx)            // 127.0.0.1:0; w.Listen(ctx, addr) for another address
+//	cfg := srv.AWSConfig()              // static credentials, BaseEndpoint, region, plain HTTP
+//	ecsClient := ecs.NewFromConfig(cfg) // ecr and elasticloadbalancingv2 clients alike
 //
-// Faults (throttling, 5xx, pull failures, crashing images, unhealthy targets,
-// no capacity) come from options, from a world file (LoadWorldFile) or from
-// setters at any time (SetFaults, SetImageBehavior). Counters (Calls) and the
-// exclusive-mount recorder (MountHolders, MaxLiveTasks) let tests check what
-// a client did and what the simulated cluster went through.
+// FromConfig(f, opts...) builds the default world of a pier.yaml (clusters,
+// services running their task-definition files in a steady state, EC2
+// capacity, Fargate, target groups, exclusive EFS mounts, base images,
+// health-check URLs); NewSandbox(ctx, f, worldFile) is FromConfig plus
+// Start, for `--sandbox`. A world file (LoadWorldFile, WithWorldFile)
+// overrides instances, services, per-image behaviour, faults and speed.
+//
+// # Time
+//
+// Virtual time only moves when someone moves it: w.Clock().Advance(d) steps
+// every ECS state machine due within d before it returns; Clock().Sleep(ctx,
+// d) advances the clock itself when nothing drives it, or waits when
+// srv.Drive(ctx, speed) runs it faster than real time (pier sandbox).
+//
+// # Faults and behaviour
+//
+// WithFaults / SetFaults: ThrottlingException and 5xx at a seeded rate, per
+// operation, and no capacity. WithImageBehavior / SetImageBehavior: images
+// that crash (exit code, after a delay), fail health checks, start slowly or
+// cannot be pulled. WithExclusiveMounts: Nexus-like EFS mounts.
+//
+// # Reading what happened
+//
+// w.Calls() counts API calls by "ecs.Op", "ecr.Op", "elbv2.Op" (faulted ones
+// included); w.MountHolders and w.MaxMountHolders report the exclusive-mount
+// recorder; w.MaxLiveTasks(cluster, service) the most tasks of a service
+// starting or running at once; w.Events(cluster, service) its event messages;
+// w.ECR() and w.ELBv2() the edge services (registry counters, target states).
+// srv.HTTPClient() answers the world's health-check URLs, and
+// srv.RegistryTransport() serves public base images from the registry's
+// stand-ins (there is no internet in the sandbox).
 package sim
 
 import (
