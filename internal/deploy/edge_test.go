@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/sim"
 )
 
 // keepRevisions: after each success, only the newest N ACTIVE revisions of
@@ -91,5 +93,41 @@ func TestMissingServiceIsRefusedBeforeAnyChange(t *testing.T) {
 	got := deploy.New(e.ecs, deploy.WithClock(e.w.Clock())).Apply(context.Background(), targets)
 	if got[0].Outcome != report.Failed || e.w.Calls()["ecs.RegisterTaskDefinition"] != 0 {
 		t.Errorf("applying a plan for a missing service: %s, calls %v", got[0].Outcome, e.w.Calls())
+	}
+}
+
+// Only the count differs: no revision is registered, the service is scaled
+// on its current revision, and the verdict waits for the new tasks.
+func TestCountOnlyUpdate(t *testing.T) {
+	for _, strategy := range []string{"rolling", "recreate"} {
+		t.Run(strategy, func(t *testing.T) {
+			e := newEnv(t, sim.WithExclusiveMounts())
+			e.inforum(t, 100, 4096, 4096)
+			spec := backendSpec(t, "v1")
+			spec.Count = aws.Int32(3)
+			if strategy == "recreate" {
+				// A recreate service scaled from 1 to 0 and back is the same
+				// sequence a restart takes.
+				spec = nexusSpec(t, "3.70.0")
+				spec.Count = aws.Int32(1)
+				must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("nexus"), DesiredCount: aws.Int32(0)}))(t)
+				e.w.Clock().Advance(10 * time.Minute)
+			}
+			e.w.ResetCalls()
+			p, run, _ := e.deploy(t, context.Background(), nil, spec)
+			if p.Services[0].Action != "update" || run.Result != report.Success {
+				t.Fatalf("action %s, result %s (%s)", p.Services[0].Action, run.Result, run.Cause)
+			}
+			if c := e.w.Calls()["ecs.RegisterTaskDefinition"]; c != 0 {
+				t.Errorf("%d registrations for a count change", c)
+			}
+			td, n, _ := e.running(t, spec.Service)
+			if n != *spec.Count || td != p.Services[0].Current.String() {
+				t.Errorf("%s runs %s × %d, want %s × %d", spec.Service, td, n, p.Services[0].Current, *spec.Count)
+			}
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d mount holders", h)
+			}
+		})
 	}
 }
