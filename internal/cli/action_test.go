@@ -427,3 +427,23 @@ func TestActionDeployRolledBack(t *testing.T) {
 	}
 	actionGolden(t, "action-rolled-back-summary.md", r.summary)
 }
+
+// TestActionStatusSandbox: command: status prints for people, to the log and, quoted,
+// into the summary; it has nothing to output but its result.
+func TestActionStatusSandbox(t *testing.T) {
+	r := runActionBinary(t, map[string]string{"command": "status", "config": "testdata/inforum/pier.yaml", "sandbox": "true", "services": "backend,nexus"}, nil)
+	if r.code != ExitOK || r.outputs["result"] != "success" || r.outputs["changed"] != "false" {
+		t.Fatalf("exit %d, result %q, changed %q; want 0, success, false:\n%s", r.code, r.outputs["result"], r.outputs["changed"], r)
+	}
+	for _, want := range []string{"backend (backend in inforum, ACTIVE)", "nexus (nexus in inforum, ACTIVE)"} {
+		if !strings.Contains(r.stdout, want) || !strings.Contains(r.summary, want) {
+			t.Errorf("%q missing from the log or the summary:\n%s", want, r)
+		}
+	}
+	if strings.Contains(r.stdout, "frontend (") {
+		t.Error("status showed frontend, which the services input left out")
+	}
+	if !strings.HasPrefix(r.summary, "## pier status: ✅ success") {
+		t.Errorf("summary:\n%s", r.summary)
+	}
+}
