@@ -3,6 +3,8 @@ package sim
 import (
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -68,6 +70,21 @@ func (i *instance) usedCPU() (cpu, mem int32) {
 		mem += t.memory
 	}
 	return cpu, mem
+}
+
+// dynamicPortsUsed counts the host ports in the ephemeral range in use.
+func (i *instance) dynamicPortsUsed() int {
+	n := 0
+	for _, t := range i.tasks {
+		for _, c := range t.containers {
+			for _, b := range c.bindings {
+				if p := aws.ToInt32(b.HostPort); p >= dynamicPortLow && p <= dynamicPortHigh {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 func (i *instance) portInUse(p int32) bool {

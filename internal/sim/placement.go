@@ -42,6 +42,12 @@ func fit(i *instance, td *taskDef) placementFailure {
 			f.text, f.reason = "has insufficient memory available.", "RESOURCE:MEMORY"
 		}
 	}
+	if free := dynamicPortCount - i.dynamicPortsUsed(); dynamicPortsNeeded(td) > free {
+		f.misses++
+		if f.text == "" {
+			f.text, f.reason = "is already using a port required by your task.", "RESOURCE:PORTS"
+		}
+	}
 	for _, p := range staticHostPorts(td) {
 		if i.portInUse(p) {
 			f.misses++
@@ -52,6 +58,29 @@ func fit(i *instance, td *taskDef) placementFailure {
 		}
 	}
 	return f
+}
+
+// The ephemeral range ECS picks dynamic host ports from.
+const (
+	dynamicPortLow   = 32768
+	dynamicPortHigh  = 60999
+	dynamicPortCount = dynamicPortHigh - dynamicPortLow + 1
+)
+
+// dynamicPortsNeeded counts the bridge port mappings with hostPort 0.
+func dynamicPortsNeeded(td *taskDef) int {
+	if td.def.NetworkMode != ecstypes.NetworkModeBridge && td.def.NetworkMode != "" {
+		return 0
+	}
+	n := 0
+	for _, c := range td.def.ContainerDefinitions {
+		for _, pm := range c.PortMappings {
+			if aws.ToInt32(pm.HostPort) == 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // staticHostPorts are the fixed host ports a task needs on its instance.
@@ -141,12 +170,20 @@ func sameGroup(i *instance, req placementRequest) int {
 
 // dynamicPort picks a free host port in ECS's ephemeral range.
 func (w *World) dynamicPort(i *instance) int32 {
-	for {
-		p := int32(32768 + w.rng.IntN(60999-32768+1))
+	// Random picks first, like the agent; a linear scan when the range is
+	// nearly full (fit made sure a port is free).
+	for range 64 {
+		p := int32(dynamicPortLow + w.rng.IntN(dynamicPortCount))
 		if !i.portInUse(p) {
 			return p
 		}
 	}
+	for p := int32(dynamicPortLow); p <= dynamicPortHigh; p++ {
+		if !i.portInUse(p) {
+			return p
+		}
+	}
+	return 0
 }
 
 // newTask creates a task in its first state, reserving resources and host ports.

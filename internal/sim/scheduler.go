@@ -59,6 +59,13 @@ func tasksOf(d *deployment) []*task {
 	return ts
 }
 
+// launchBatch is how many tasks of one service the scheduler starts per
+// pass; ECS too starts a large service in batches.
+const launchBatch = 50
+
+// maxDesired is ECS's tasks-per-service quota.
+const maxDesired = 5000
+
 // failureThreshold is ECS's circuit-breaker threshold: half the desired
 // count, rounded up, at least 3 and at most 200.
 func failureThreshold(desired int32) int32 {
@@ -130,7 +137,7 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 
 	// Launch.
 	launching := p.rollout != ecstypes.DeploymentRolloutStateFailed && s.status == "ACTIVE" && !now.Before(s.nextLaunch)
-	if want := min(maxTotal-live, n-countTasks(p, (*task).active)); launching && want > 0 {
+	if want := min(maxTotal-live, n-countTasks(p, (*task).active), launchBatch); launching && want > 0 {
 		td, err := w.findTaskDef(p.taskDef)
 		if err == nil {
 			var started []*task

@@ -129,6 +129,9 @@ func (w *World) opCreateService(in *ecs.CreateServiceInput) (*ecs.CreateServiceO
 	if !validName(name) {
 		return nil, errorf(errInvalidParam, "Service name can only contain letters (uppercase and lowercase), numbers, hyphens, and underscores, up to 255 characters.")
 	}
+	if d := aws.ToInt32(in.DesiredCount); d < 0 || d > maxDesired {
+		return nil, errorf(errInvalidParam, "desiredCount must be between 0 and %d (the tasks-per-service quota).", maxDesired)
+	}
 	if s, ok := c.services[name]; ok && s.status != "INACTIVE" {
 		return nil, errorf(errInvalidParam, "Creation of service was not idempotent.")
 	}
@@ -287,8 +290,8 @@ func (w *World) opUpdateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 		s.enableExec = *in.EnableExecuteCommand
 	}
 	if in.DesiredCount != nil {
-		if *in.DesiredCount < 0 {
-			return nil, errorf(errInvalidParam, "DesiredCount must be at least 0.")
+		if d := *in.DesiredCount; d < 0 || d > maxDesired {
+			return nil, errorf(errInvalidParam, "desiredCount must be between 0 and %d (the tasks-per-service quota).", maxDesired)
 		}
 		s.desired = *in.DesiredCount
 	}
