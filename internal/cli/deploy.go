@@ -14,6 +14,7 @@ import (
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/image"
+	"github.com/pier-deploy/pier/internal/lint"
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/report"
@@ -63,6 +64,13 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 			fmt.Fprintf(env.Stderr, "pier deploy: %v\n", err)
 			return ExitUsage
 		}
+	}
+	if code := preflightLint(env, "deploy", f); code != ExitOK {
+		if code == ExitFailed {
+			now := time.Now()
+			printRun(env, &report.Run{Command: "deploy", File: env.File, Result: report.Failed, Cause: "lint errors in " + env.File + " (see pier lint); nothing was changed", Started: now, Finished: now})
+		}
+		return code
 	}
 	aws, err := sb.open(ctx, env, f)
 	if err != nil {
@@ -140,6 +148,27 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	}
 	printRun(env, run)
 	return run.Result.ExitCode()
+}
+
+// preflightLint runs pier lint's checks before anything is built: errors
+// stop the command (exit 1), warnings are printed and it goes on.
+func preflightLint(env *Env, cmd string, f *config.File) int {
+	fmt.Fprintln(env.Stderr, "==> lint")
+	in, err := lint.Load(f)
+	if err != nil {
+		printInputError(env, cmd, err)
+		return ExitUsage
+	}
+	findings := lint.Check(in)
+	lint.Sort(findings)
+	for _, fd := range findings {
+		fmt.Fprintln(env.Stderr, fd)
+	}
+	if errs, _ := lint.Count(findings); errs > 0 {
+		fmt.Fprintf(env.Stderr, "pier %s: %d lint error(s); nothing was changed\n", cmd, errs)
+		return ExitFailed
+	}
+	return ExitOK
 }
 
 // loadServices reads pier.yaml and selects the named services (all when none).

@@ -43,6 +43,8 @@ func newSandboxEnv(t *testing.T, opts ...sim.Option) *sandboxEnv {
 	}}
 }
 
+func (s *sandboxEnv) w() *sim.World { return s.srv.World() }
+
 // run runs one command (deploy, plan, rollback, status) against the sandbox.
 func (s *sandboxEnv) run(t *testing.T, cmd string, args ...string) (int, string, string) {
 	t.Helper()

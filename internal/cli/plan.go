@@ -41,6 +41,9 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 	if code != ExitOK {
 		return code
 	}
+	if code := preflightLint(env, "plan", f); code != ExitOK {
+		return code
+	}
 	aws, err := sb.open(ctx, env, f)
 	if err != nil {
 		return openFailed(env, "plan", err)

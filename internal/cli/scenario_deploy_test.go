@@ -196,3 +196,39 @@ func TestRollbackAndStatusThroughTheCLI(t *testing.T) {
 		t.Errorf("rollback of an unknown service: exit %d\n%s", code, errs)
 	}
 }
+
+// Lint errors stop deploy before anything is built or changed: here the
+// issue's example, the backend's springboot container renamed so nginx's
+// link (and proxy_pass) point at nothing.
+func TestDeployRefusesLintErrors(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(repoRoot, "testdata", "inforum"))); err != nil {
+		t.Fatal(err)
+	}
+	task := filepath.Join(dir, "backend-task.json")
+	data, err := os.ReadFile(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(task, bytes.Replace(data, []byte(`"name": "springboot"`), []byte(`"name": "spring-boot"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newSandboxEnv(t)
+	s.w().ResetCalls()
+	var stdout, stderr bytes.Buffer
+	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: s.getenv, Globals: Globals{File: filepath.Join(dir, "pier.yaml"), Output: "json"}}
+	code := runDeploy(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, nil, 0, 0, "")
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+	}
+	var run report.Run
+	if err := json.Unmarshal(stdout.Bytes(), &run); err != nil || run.Result != report.Failed {
+		t.Errorf("report %q: %v", stdout.String(), err)
+	}
+	if !strings.Contains(stderr.String(), "backend-task.json:") || !strings.Contains(stderr.String(), "spring") {
+		t.Errorf("the lint error does not name the task file and the link:\n%s", stderr.String())
+	}
+	if n := len(s.w().Calls()); n != 0 {
+		t.Errorf("%d kinds of API calls before the lint errors stopped the deploy: %v", n, s.w().Calls())
+	}
+}
