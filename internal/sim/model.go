@@ -41,6 +41,9 @@ func (c *cluster) pruneStopped(now time.Time, keep time.Duration) {
 	for _, t := range c.taskList {
 		if t.lastStatus == statusStopped && now.Sub(t.stoppedAt) > keep {
 			delete(c.tasks, t.id)
+			if t.deployment != nil {
+				delete(t.deployment.tasks, t.id)
+			}
 			continue
 		}
 		kept = append(kept, t)

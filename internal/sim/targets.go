@@ -108,9 +108,9 @@ func (w *World) checkTargets(t *task, now time.Time) bool {
 		if tg.state != "initial" && tg.state != "healthy" && tg.state != "unhealthy" {
 			continue
 		}
-		st := w.targets.settings(tg.tgArn)
 		// A link target that died after registration fails the next checks.
 		if tg.state != "unhealthy" && tg.failAt.IsZero() && t.failsChecks(tg.container, map[string]bool{}) {
+			st := w.targets.settings(tg.tgArn)
 			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
 			tg.healthyAt = time.Time{}
 		}

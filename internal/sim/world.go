@@ -240,13 +240,12 @@ func sortedKeys[V any](m map[string]V) []string {
 // their desired status: two of them at once breaks the recreate invariant.
 func liveTasks(s *service) int {
 	n := 0
-	for _, t := range s.cluster.taskList {
-		if t.service != s {
-			continue
-		}
-		switch t.lastStatus {
-		case statusProvisioning, statusPending, statusActivating, statusRunning:
-			n++
+	for _, d := range s.deployments {
+		for _, t := range d.tasks {
+			switch t.lastStatus {
+			case statusProvisioning, statusPending, statusActivating, statusRunning:
+				n++
+			}
 		}
 	}
 	return n
