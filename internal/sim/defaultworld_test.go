@@ -108,10 +108,23 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 	if got := get(); got != http.StatusOK {
 		t.Errorf("health URL answered %d, want 200", got)
 	}
-	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("nexus"), DesiredCount: aws.Int32(0)}))(t)
-	e.advance(time.Minute)
+	// Recreate (nexus cannot overlap on its EFS data) with an image that runs
+	// but answers 503: Nexus up and read-only.
+	scale := func(n int32) {
+		must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("nexus"), DesiredCount: aws.Int32(n)}))(t)
+		e.advance(10 * time.Minute)
+	}
+	scale(0)
 	if got := get(); got != http.StatusServiceUnavailable {
 		t.Errorf("health URL answered %d with no task, want 503", got)
+	}
+	e.w.SetImageBehavior("sonatype/nexus3", ImageBehavior{HealthURLFails: true})
+	scale(1)
+	if s := e.service(t, "inforum", "nexus"); s.RunningCount != 1 || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted {
+		t.Errorf("read-only nexus: running %d, %s", s.RunningCount, s.Deployments[0].RolloutState)
+	}
+	if got := get(); got != http.StatusServiceUnavailable {
+		t.Errorf("health URL of a read-only nexus answered %d, want 503\n%s", got, eventLog(e.service(t, "inforum", "nexus")))
 	}
 	if _, err := client.Get("http://elsewhere.example:80/"); err == nil {
 		t.Error("an unmapped host answered")

@@ -15,7 +15,7 @@ import (
 
 // WithHealthURL maps an HTTP health-check URL to a service: srv.HTTPClient()
 // answers it 200 while the service has a RUNNING task whose containers are
-// healthy, and 503 otherwise.
+// healthy (and whose images are not HealthURLFails), and 503 otherwise.
 func WithHealthURL(rawURL, cluster, service string) Option {
 	return func(o *options) {
 		o.healthURLs = append(o.healthURLs, healthURL{rawURL, cluster, service})
@@ -63,7 +63,7 @@ func (w *World) serviceAnswers(cluster, service string) bool {
 		}
 		ok := true
 		for _, ct := range t.containers {
-			if ct.essential && (ct.behavior.Unhealthy || ct.lastStatus != statusRunning) {
+			if ct.essential && (ct.behavior.Unhealthy || ct.behavior.HealthURLFails || ct.lastStatus != statusRunning) {
 				ok = false
 			}
 		}

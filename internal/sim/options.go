@@ -107,6 +107,10 @@ type ImageBehavior struct {
 	SlowStart time.Duration `yaml:"slowStart"`
 	// PullFailure makes pulls fail with CannotPullContainerError.
 	PullFailure bool `yaml:"pullFailure"`
+	// HealthURLFails makes the service's HTTP health-check URL (pier.yaml
+	// healthCheck.url) answer 503 although ECS sees the task healthy: Nexus
+	// up but read-only.
+	HealthURLFails bool `yaml:"healthURLFails"`
 }
 
 type imageRule struct {
