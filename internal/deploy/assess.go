@@ -24,18 +24,24 @@ type rollout struct {
 	seenEvents  map[string]bool
 	failedTasks int32 // our deployment's failedTasks at the last snapshot
 
-	// mayStopOld: minimumHealthyPercent lets ECS stop old tasks to make
-	// room, so "unable to place" is news, not yet a verdict: it is fatal only
-	// when our deployment gains no task for placeGrace after it.
+	// "Unable to place a task" is news, not yet a verdict: ECS prints it
+	// also when room is about to appear (a crashed task still stopping, an
+	// old task ECS may stop first). It becomes the cause when our
+	// deployment starts no task for a grace period after it: placeGrace
+	// when minimumHealthyPercent lets ECS stop old tasks (mayStopOld),
+	// placeGraceStuck when nothing can free room.
 	mayStopOld bool
 	placeCause *Cause
 	placeAt    time.Time
 	placeMark  int32
 }
 
-// placeGrace is how long a rollout that may stop old tasks gets to make
-// progress after ECS reported it cannot place a task.
-const placeGrace = 2 * time.Minute
+// How long a rollout gets to start a task after ECS reported that it cannot
+// place one.
+const (
+	placeGrace      = 2 * time.Minute
+	placeGraceStuck = 30 * time.Second
+)
 
 type state int
 
@@ -70,25 +76,40 @@ func newRollout(deployment, taskDef, previous string, want int32, since time.Tim
 func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	var v verdict
 	v.events = r.newEvents(svc.Events)
+	var place *Cause           // the last placement failure in this snapshot
+	startedAfterPlace := false // ECS started a task after it
+	started := false           // ECS started any task since the last snapshot
 	for _, e := range v.events {
-		c := ClassifyEvent(str(e.Message))
-		if c.Kind == CannotPlace && r.mayStopOld {
-			if r.placeCause == nil {
-				r.placeCause, r.placeAt, r.placeMark = &c, at, r.progress(svc)
-			}
-			continue
-		}
-		if c.Kind != NotFatal && v.cause.Kind == NotFatal {
+		msg := str(e.Message)
+		c := ClassifyEvent(msg)
+		switch {
+		case c.Kind == CannotPlace:
+			place, startedAfterPlace = &c, false
+		case strings.Contains(msg, ") has started "):
+			started, startedAfterPlace = true, true
+		case c.Kind != NotFatal && v.cause.Kind == NotFatal:
 			v.cause = c
 		}
 	}
+	switch {
+	case started || (r.placeCause != nil && r.progress(svc) > r.placeMark):
+		// Progress: an earlier failure was transient; a new one (after the
+		// last start) starts its own grace.
+		r.placeCause = nil
+		if place != nil && !startedAfterPlace {
+			r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
+		}
+	case place != nil && r.placeCause == nil:
+		r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
+	}
 	if r.placeCause != nil {
-		switch {
-		case r.progress(svc) > r.placeMark:
-			r.placeCause = nil
-		case at.Sub(r.placeAt) >= placeGrace && v.cause.Kind == NotFatal:
+		grace := placeGraceStuck
+		if r.mayStopOld {
+			grace = placeGrace
+		}
+		if at.Sub(r.placeAt) >= grace && v.cause.Kind == NotFatal {
 			v.cause = *r.placeCause
-			v.cause.Message += fmt.Sprintf(" (no new task for %s although old ones may be stopped)", placeGrace)
+			v.cause.Message += fmt.Sprintf(" (no task started for %s after it)", grace)
 		}
 	}
 	var ours, primary *types.Deployment

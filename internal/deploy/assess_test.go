@@ -74,12 +74,12 @@ func TestAssess(t *testing.T) {
 			s.Status = aws.String("DRAINING")
 			return s
 		}(), state: failed, kind: ServiceGone},
-		{name: "placement event is fatal", snap: func() *types.Service {
+		{name: "a placement event is news, not yet a verdict", snap: func() *types.Service {
 			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, done, 2, 2))
 			s.Events = []types.ServiceEvent{event("e2", 20*time.Second, "(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance 0f1e) has insufficient CPU units available. For more information, see the Troubleshooting section."),
 				event("e1", -time.Hour, "(service ecs-backend-service) was unable to place a task because no container instance met all of its requirements. Reason: old news.")}
 			return s
-		}(), state: failed, kind: CannotPlace, has: "container-instance 0f1e"},
+		}(), state: waiting},
 		{name: "events older than the rollout are history", snap: func() *types.Service {
 			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 0))
 			s.Events = []types.ServiceEvent{event("e1", -time.Minute, "(service ecs-backend-service) is unable to consistently start tasks successfully.")}
@@ -170,4 +170,47 @@ func TestAssessPlacementWhenOldTasksMayStop(t *testing.T) {
 			t.Fatalf("after the grace: state %d cause %+v", v.state, v.cause)
 		}
 	})
+}
+
+func TestAssessPlacementWhenNothingCanFreeRoom(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	snap := func(events ...types.ServiceEvent) *types.Service {
+		s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+		s.Events = events
+		return s
+	}
+	t.Run("stuck", func(t *testing.T) {
+		r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+		r.assess(snap(event("p", time.Second, place)), t0.Add(3*time.Second))
+		if v := r.assess(snap(), t0.Add(3*time.Second+placeGraceStuck)); v.state != failed || v.cause.Kind != CannotPlace {
+			t.Fatalf("after %s: state %d cause %+v", placeGraceStuck, v.state, v.cause)
+		}
+	})
+	t.Run("room appears: ECS starts the task", func(t *testing.T) {
+		r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+		r.assess(snap(event("p", time.Second, place)), t0.Add(3*time.Second))
+		r.assess(snap(event("s", 8*time.Second, "(service s) has started 1 tasks: (task t1).")), t0.Add(9*time.Second))
+		if v := r.assess(snap(), t0.Add(10*time.Minute)); v.state != waiting {
+			t.Fatalf("a transient placement failure ended the wait: %+v", v.cause)
+		}
+	})
+}
+
+func TestAssessPlacementAfterAStartGetsItsOwnGrace(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient memory available."
+	s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0))
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	s.Events = []types.ServiceEvent{event("p1", time.Second, place)}
+	r.assess(s, t0.Add(2*time.Second))
+	// One task started, then the second cannot be placed (newest first, as ECS lists them).
+	s.Events = []types.ServiceEvent{event("p2", 21*time.Second, place), event("s1", 20*time.Second, "(service s) has started 1 tasks: (task a).")}
+	if v := r.assess(s, t0.Add(22*time.Second)); v.state != waiting {
+		t.Fatalf("failed right after progress: %+v", v.cause)
+	}
+	if v := r.assess(svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0)), t0.Add(40*time.Second)); v.state != waiting {
+		t.Fatalf("the second failure did not get its own grace: %+v", v.cause)
+	}
+	if v := r.assess(svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0)), t0.Add(22*time.Second+placeGraceStuck)); v.state != failed || !strings.Contains(v.cause.Message, "insufficient memory") {
+		t.Fatalf("after its grace: state %d cause %+v", v.state, v.cause)
+	}
 }
