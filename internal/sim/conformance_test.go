@@ -291,7 +291,14 @@ func TestConformanceServicesAndDeployments(t *testing.T) {
 	if len(sds.ServiceDeployments) != 2 || sds.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusSuccessful {
 		t.Errorf("ListServiceDeployments %+v", sds.ServiceDeployments)
 	}
-	desc := must(e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(sds.ServiceDeployments[0].ServiceDeploymentArn)}}))(t)
+	// Timestamps in requests are epoch seconds too.
+	start := e.w.Clock().Now()
+	recent := must(e.ecs.ListServiceDeployments(e.ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("c"), Service: aws.String("web"),
+		CreatedAt: &ecstypes.CreatedAt{After: aws.Time(start.Add(-6 * time.Minute))}}))(t)
+	if len(recent.ServiceDeployments) != 1 {
+		t.Errorf("deployments created in the last 6 minutes: %d, want the forced one", len(recent.ServiceDeployments))
+	}
+		desc := must(e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(sds.ServiceDeployments[0].ServiceDeploymentArn)}}))(t)
 	if d := desc.ServiceDeployments[0]; len(d.SourceServiceRevisions) != 1 || d.TargetServiceRevision == nil || d.FinishedAt == nil {
 		t.Errorf("DescribeServiceDeployments %+v", d)
 	}

@@ -66,5 +66,7 @@ func TestWireGolden(t *testing.T) {
 	golden(t, "wire-describe-services.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.DescribeServices",
 		`{"cluster":"inforum","services":["backend","ghost"]}`))
 	golden(t, "wire-error.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService",
-		`{"cluster":"inforum","service":"ghost","desiredCount":1}`))
+		`{"cluster":"inforum","service":"ghost","desiredCount":1}`)+
+		rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService", `{"cluster":"inforum","service":"backend","desiredCount":"2"}`)+
+		rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.Deploy", `{}`))
 }

@@ -1,13 +1,17 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
 	smithy "github.com/aws/smithy-go"
@@ -18,9 +22,9 @@ import (
 // The awsJson1_1 wire. Replies are encoded by the SDK's own schema-driven
 // codec (the output types know how to serialize themselves), so member names,
 // string-typed numbers and epoch-second timestamps match what the SDK's
-// strict deserializer expects byte for byte. Requests are decoded with
-// encoding/json into the SDK's input types: JSON field matching is
-// case-insensitive, which maps lowerCamel wire members onto the Go fields.
+// strict deserializer expects byte for byte. Requests are decoded into the
+// SDK's input types by decodeJSON11, which maps lowerCamel members onto the
+// Go fields and epoch-second numbers onto timestamps.
 
 var ecsProtocol = awsjson.New11(schemas.AmazonEC2ContainerServiceV20141113)
 
@@ -94,13 +98,148 @@ func writeJSONReply(w http.ResponseWriter, out smithy.Serializable) {
 	w.Write(body)
 }
 
-// decodeJSON11 reads a request body into in (an SDK input type).
+// decodeJSON11 reads a request body into in (a pointer to an SDK input
+// type). Members match the Go fields by name, first letter aside
+// ("taskDefinition" → TaskDefinition); timestamps are epoch seconds, as the
+// SDK sends them.
 func decodeJSON11(body []byte, in any) error {
-	if len(strings.TrimSpace(string(body))) == 0 {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, in); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
 		return errorf(errSerialization, "reading the request body: %v", err)
+	}
+	if err := decodeValue(raw, reflect.ValueOf(in).Elem(), ""); err != nil {
+		return errorf(errSerialization, "%v", err)
+	}
+	return nil
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// decodeValue stores a decoded JSON value in v; path names the member for errors.
+func decodeValue(raw any, v reflect.Value, path string) error {
+	if raw == nil {
+		return nil
+	}
+	mismatch := func(want string) error {
+		if path == "" {
+			path = "the request"
+		}
+		return fmt.Errorf("member %s: expected %s, found %T", path, want, raw)
+	}
+	switch {
+	case v.Kind() == reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		if err := decodeValue(raw, p.Elem(), path); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	case v.Type() == timeType:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return mismatch("a timestamp (epoch seconds)")
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return mismatch("a timestamp (epoch seconds)")
+		}
+		sec, frac := math.Modf(f)
+		v.Set(reflect.ValueOf(time.Unix(int64(sec), int64(frac*1e9)).UTC()))
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		m, ok := raw.(map[string]any)
+		if !ok {
+			return mismatch("a structure")
+		}
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			key := strings.ToLower(f.Name[:1]) + f.Name[1:]
+			val, ok := m[key]
+			if !ok {
+				for k, x := range m {
+					if strings.EqualFold(k, f.Name) {
+						val, ok = x, true
+					}
+				}
+			}
+			if !ok {
+				continue
+			}
+			if err := decodeValue(val, v.Field(i), strings.TrimPrefix(path+"."+key, ".")); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		list, ok := raw.([]any)
+		if !ok {
+			return mismatch("a list")
+		}
+		out := reflect.MakeSlice(v.Type(), len(list), len(list))
+		for i, x := range list {
+			if err := decodeValue(x, out.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		v.Set(out)
+	case reflect.Map:
+		m, ok := raw.(map[string]any)
+		if !ok || v.Type().Key().Kind() != reflect.String {
+			return mismatch("a map")
+		}
+		out := reflect.MakeMapWithSize(v.Type(), len(m))
+		for k, x := range m {
+			e := reflect.New(v.Type().Elem()).Elem()
+			if err := decodeValue(x, e, path+"."+k); err != nil {
+				return err
+			}
+			out.SetMapIndex(reflect.ValueOf(k).Convert(v.Type().Key()), e)
+		}
+		v.Set(out)
+	case reflect.String:
+		str, ok := raw.(string)
+		if !ok {
+			return mismatch("a string")
+		}
+		v.SetString(str)
+	case reflect.Bool:
+		b, ok := raw.(bool)
+		if !ok {
+			return mismatch("a boolean")
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return mismatch("an integer")
+		}
+		i, err := n.Int64()
+		if err != nil || v.OverflowInt(i) {
+			return mismatch("an integer in range")
+		}
+		v.SetInt(i)
+	case reflect.Float32, reflect.Float64:
+		n, ok := raw.(json.Number)
+		if !ok {
+			return mismatch("a number")
+		}
+		f, err := n.Float64()
+		if err != nil {
+			return mismatch("a number")
+		}
+		v.SetFloat(f)
+	default:
+		// Documents and unions: no supported operation takes one.
 	}
 	return nil
 }
