@@ -298,7 +298,7 @@ func TestConformanceServicesAndDeployments(t *testing.T) {
 	if len(recent.ServiceDeployments) != 1 {
 		t.Errorf("deployments created in the last 6 minutes: %d, want the forced one", len(recent.ServiceDeployments))
 	}
-		desc := must(e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(sds.ServiceDeployments[0].ServiceDeploymentArn)}}))(t)
+	desc := must(e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(sds.ServiceDeployments[0].ServiceDeploymentArn)}}))(t)
 	if d := desc.ServiceDeployments[0]; len(d.SourceServiceRevisions) != 1 || d.TargetServiceRevision == nil || d.FinishedAt == nil {
 		t.Errorf("DescribeServiceDeployments %+v", d)
 	}
