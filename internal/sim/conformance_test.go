@@ -72,6 +72,14 @@ func TestConformanceErrors(t *testing.T) {
 				RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate}, ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("a")}}})
 			return err
 		}, &client, "No Fargate configuration exists for given values: 2048 CPU, 1024 memory."},
+		{"UpdateService to a deregistered revision", func() error {
+			old := e.bridgeTask(t, "web", "256", "nginx:0")
+			if _, err := e.ecs.DeregisterTaskDefinition(e.ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(old)}); err != nil {
+				return err
+			}
+			_, err := e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c"), Service: aws.String("web"), TaskDefinition: aws.String(old)})
+			return err
+		}, &client, "TaskDefinition is inactive"},
 		{"CreateService twice", func() error {
 			_, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web"), TaskDefinition: aws.String(td)})
 			return err

@@ -17,6 +17,19 @@ func (w *World) findService(c *cluster, ref string) (*service, error) {
 	return s, nil
 }
 
+// activeTaskDef resolves the task definition a service is to run; ECS
+// refuses an unknown one and a deregistered one with different words.
+func (w *World) activeTaskDef(ref string) (*taskDef, error) {
+	td, err := w.findTaskDef(ref)
+	if err != nil {
+		return nil, errorf(errClient, "TaskDefinition not found.")
+	}
+	if td.def.Status != ecstypes.TaskDefinitionStatusActive {
+		return nil, errorf(errClient, "TaskDefinition is inactive")
+	}
+	return td, nil
+}
+
 // defaultDeploymentConfig fills what ECS fills when a field is left out.
 func defaultDeploymentConfig(in *ecstypes.DeploymentConfiguration) ecstypes.DeploymentConfiguration {
 	out := ecstypes.DeploymentConfiguration{
@@ -138,9 +151,9 @@ func (w *World) opCreateService(in *ecs.CreateServiceInput) (*ecs.CreateServiceO
 	if in.TaskDefinition == nil {
 		return nil, errorf(errInvalidParam, "TaskDefinition must be specified.")
 	}
-	td, err := w.findTaskDef(*in.TaskDefinition)
-	if err != nil || td.def.Status != ecstypes.TaskDefinitionStatusActive {
-		return nil, errorf(errClient, "TaskDefinition not found.")
+	td, err := w.activeTaskDef(*in.TaskDefinition)
+	if err != nil {
+		return nil, err
 	}
 	if in.DeploymentController != nil && in.DeploymentController.Type != "" && in.DeploymentController.Type != ecstypes.DeploymentControllerTypeEcs {
 		return nil, errorf(errInvalidParam, "The simulator supports only the ECS deployment controller, not %s.", in.DeploymentController.Type)
@@ -241,9 +254,8 @@ func (w *World) opUpdateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 	tdArn := s.taskDef
 	td, _ := w.findTaskDef(tdArn)
 	if in.TaskDefinition != nil {
-		td, err = w.findTaskDef(*in.TaskDefinition)
-		if err != nil || td.def.Status != ecstypes.TaskDefinitionStatusActive {
-			return nil, errorf(errClient, "TaskDefinition not found.")
+		if td, err = w.activeTaskDef(*in.TaskDefinition); err != nil {
+			return nil, err
 		}
 		tdArn = td.arn()
 	}

@@ -91,6 +91,7 @@ type WorldError struct {
 	Msg       string
 }
 
+// Error prints file:line:col: message.
 func (e *WorldError) Error() string {
 	if e.Line == 0 {
 		return fmt.Sprintf("%s: %s", e.File, e.Msg)
