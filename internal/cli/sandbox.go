@@ -21,9 +21,9 @@ func init() {
 		usage: "[--world FILE] [--addr 127.0.0.1:0] [--speed N]",
 		short: "serve a simulated ECS, ECR and ELBv2 built from pier.yaml",
 		long: `Serves pier's AWS simulator until interrupted: ECS, ECR (with its registry) and ELBv2
-speak their real wire protocols on one port, so any AWS client can be pointed at it with the
-printed export lines (eval "$(pier sandbox)" in one shell is not possible, since it keeps
-running: copy the lines into another shell).
+speak their real wire protocols on one port. The printed export lines point any AWS SDK or
+CLI at it (paste them into another shell); aws CLI releases before 2.13 ignore
+AWS_ENDPOINT_URL_* and need --endpoint-url with the printed URL.
 
 The world comes from pier.yaml: its cluster, each service running its task-definition file
 with its desired count, EC2 capacity for a rolling update, Fargate for awsvpc tasks,
@@ -113,6 +113,7 @@ func runSandbox(ctx context.Context, env *Env, worldFile, addr string, speed flo
 		for _, kv := range srv.Env() {
 			fmt.Fprintf(env.Stdout, "export %s\n", kv)
 		}
+		fmt.Fprintf(env.Stdout, "# aws CLI before 2.13: add --endpoint-url %s\n", srv.URL)
 		fmt.Fprintf(env.Stdout, "# registry: %s (plain HTTP; user AWS, password: aws ecr get-login-password)\n", srv.RegistryHost())
 	}
 	if f, ok := env.Stdout.(*os.File); ok {

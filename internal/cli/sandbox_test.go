@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -137,5 +138,34 @@ func TestSandboxWithoutPierYAMLStartsEmpty(t *testing.T) {
 	out, err := client.ListClusters(context.Background(), &ecs.ListClustersInput{})
 	if err != nil || len(out.ClusterArns) != 0 {
 		t.Errorf("empty world: %v %v", out, err)
+	}
+}
+
+func TestSandboxJSON(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, []string{"sandbox", "--output", "json", "-f", "../../testdata/inforum/pier.yaml"}, &stdout, &stderr, func(string) string { return "" })
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	var out struct {
+		URL, Registry string
+		Speed         float64
+		Env           map[string]string
+	}
+	for json.Unmarshal([]byte(stdout.String()), &out) != nil {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no JSON: %q %s", stdout.String(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.HasPrefix(out.URL, "http://127.0.0.1:") || out.Env["AWS_ENDPOINT_URL_ECR"] != out.URL || out.Registry != strings.TrimPrefix(out.URL, "http://") || out.Speed != 10 {
+		t.Errorf("json %+v", out)
 	}
 }
