@@ -89,6 +89,14 @@ func TestConformanceErrors(t *testing.T) {
 				LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/x/1"), ContainerName: aws.String("nginx"), ContainerPort: aws.Int32(80)}}})
 			return err
 		}, &invalid, "does not exist"},
+		{"CreateService with a target group no load balancer uses", func() error {
+			cfg := e.srv.AWSConfig()
+			cfg.RetryMaxAttempts = 1
+			tg := must(elb.NewFromConfig(cfg).CreateTargetGroup(e.ctx, &elb.CreateTargetGroupInput{Name: aws.String("lonely"), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: aws.String("vpc-1")}))(t)
+			_, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web4"), TaskDefinition: aws.String(td),
+				LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: tg.TargetGroups[0].TargetGroupArn, ContainerName: aws.String("nginx"), ContainerPort: aws.Int32(80)}}})
+			return err
+		}, &invalid, "does not have an associated load balancer."},
 		{"UpdateService bad percent", func() error {
 			_, err := e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c"), Service: aws.String("web"), DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MaximumPercent: aws.Int32(50)}})
 			return err

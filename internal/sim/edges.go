@@ -8,6 +8,8 @@ import "time"
 // shows the state to clients (DescribeTargetHealth).
 type targetModel interface {
 	exists(tgArn string) bool
+	// attached reports whether a load balancer's listener forwards to the group.
+	attached(tgArn string) bool
 	settings(tgArn string) tgSettings
 	register(tgArn, id string, port int32)
 	setHealth(tgArn, id string, port int32, state, reason, description string)

@@ -13,6 +13,8 @@ type elbTargets struct{ svc *elbv2.Service }
 
 func (e elbTargets) exists(arn string) bool { return e.svc.TargetGroupExists(arn) }
 
+func (e elbTargets) attached(arn string) bool { return len(e.svc.LoadBalancerArns(arn)) > 0 }
+
 func (e elbTargets) settings(arn string) tgSettings {
 	st := defaultTGSettings()
 	if hc, ok := e.svc.HealthCheck(arn); ok {

@@ -80,6 +80,9 @@ func (w *World) checkLoadBalancers(lbs []ecstypes.LoadBalancer, td *taskDef) err
 		if !w.targets.exists(tg) {
 			return errorf(errInvalidParam, "The target group with targetGroupArn %s does not exist.", tg)
 		}
+		if !w.targets.attached(tg) {
+			return errorf(errInvalidParam, "The target group with targetGroupArn %s does not have an associated load balancer.", tg)
+		}
 		name, port := aws.ToString(lb.ContainerName), aws.ToInt32(lb.ContainerPort)
 		found := false
 		for _, c := range td.def.ContainerDefinitions {
