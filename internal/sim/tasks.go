@@ -22,7 +22,7 @@ func (w *World) beginPull(t *task, now time.Time) {
 
 // advanceTask moves one task along PROVISIONING → PENDING → RUNNING →
 // (DEACTIVATING) → STOPPING → (DEPROVISIONING) → STOPPED.
-func (w *World) advanceTask(c *cluster, t *task, now time.Time) {
+func (w *World) advanceTask(t *task, now time.Time) {
 	switch t.lastStatus {
 	case statusProvisioning:
 		if !now.Before(t.next) {
@@ -44,10 +44,12 @@ func (w *World) advanceTask(c *cluster, t *task, now time.Time) {
 		}
 	case statusStopping:
 		if !now.Before(t.next) {
-			if t.instance == nil && t.eniIP != "" && t.lastStatus != statusDeprovisioning {
+			if t.launchType == ecstypes.LaunchTypeFargate {
+				// Fargate detaches the task's ENI after its containers exit.
 				t.lastStatus = statusDeprovisioning
 				t.execStoppedAt = now
 				t.next = now.Add(w.timing.Deprovision)
+				w.stopContainers(t)
 				w.release(t, now)
 				return
 			}
@@ -308,6 +310,20 @@ func (w *World) stopTask(t *task, code ecstypes.TaskStopCode, reason string, now
 	}
 }
 
+// stopContainers records how the containers still running exited.
+func (w *World) stopContainers(t *task) {
+	for _, c := range t.containers {
+		if c.lastStatus == statusRunning {
+			c.exitCode = aws.Int32(0)
+			if t.stopCode == ecstypes.TaskStopCodeEssentialContainerExited {
+				// Docker stops the remaining containers with SIGTERM.
+				c.exitCode = aws.Int32(143)
+			}
+		}
+		c.lastStatus = statusStopped
+	}
+}
+
 // release frees what a task holds on its instance and its exclusive mounts.
 func (w *World) release(t *task, now time.Time) {
 	if t.instance != nil {
@@ -329,16 +345,7 @@ func (w *World) finish(t *task, now time.Time) {
 		t.stoppingAt = now
 	}
 	t.version++
-	for _, c := range t.containers {
-		if c.lastStatus == statusRunning {
-			c.exitCode = aws.Int32(0)
-			if t.stopCode == ecstypes.TaskStopCodeEssentialContainerExited {
-				// Docker stops the remaining containers with SIGTERM.
-				c.exitCode = aws.Int32(143)
-			}
-		}
-		c.lastStatus = statusStopped
-	}
+	w.stopContainers(t)
 	for _, tg := range t.targets {
 		if tg.state != "draining" && tg.state != "unused" {
 			w.targets.remove(tg.tgArn, tg.id, tg.port)

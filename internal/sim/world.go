@@ -189,7 +189,7 @@ func (w *World) step(now time.Time) {
 	for _, cn := range w.clusterOrder {
 		c := w.clusters[cn]
 		for _, t := range c.taskList {
-			w.advanceTask(c, t, now)
+			w.advanceTask(t, now)
 		}
 		for _, sn := range c.serviceOrder {
 			s := c.services[sn]
