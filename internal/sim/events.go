@@ -117,6 +117,19 @@ func (w *World) deploymentWire(s *service, d *deployment) ecstypes.Deployment {
 	return out
 }
 
+// serviceDeploymentOf returns the service-deployment record that covers d:
+// d's own, or for a circuit-breaker rollback the failed deployment's.
+func serviceDeploymentOf(s *service, d *deployment) *deployment {
+	if d.rolledBack {
+		for _, h := range s.history {
+			if h.rollbackTo == d {
+				return h
+			}
+		}
+	}
+	return d
+}
+
 func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
 	var running, pending int32
 	deps := make([]ecstypes.Deployment, 0, len(s.deployments))
@@ -153,7 +166,7 @@ func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
 		ServiceRegistries:             []ecstypes.ServiceRegistry{},
 	}
 	if p := s.primary(); p != nil {
-		out.CurrentServiceDeployment = aws.String(p.arn)
+		out.CurrentServiceDeployment = aws.String(serviceDeploymentOf(s, p).arn)
 	}
 	if out.LoadBalancers == nil {
 		out.LoadBalancers = []ecstypes.LoadBalancer{}

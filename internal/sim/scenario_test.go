@@ -125,6 +125,9 @@ func TestScenarioCrashingImageTripsCircuitBreaker(t *testing.T) {
 				}
 				sd := must(e.ecs.DescribeServiceDeployments(e.ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn)}}))(t)
 				got := sd.ServiceDeployments[0]
+				if aws.ToString(s.CurrentServiceDeployment) != aws.ToString(got.ServiceDeploymentArn) {
+					t.Errorf("currentServiceDeployment %s, want the rolled-back record %s", aws.ToString(s.CurrentServiceDeployment), aws.ToString(got.ServiceDeploymentArn))
+				}
 				if got.Status != ecstypes.ServiceDeploymentStatusRollbackSuccessful || got.Rollback == nil || got.DeploymentCircuitBreaker == nil || got.DeploymentCircuitBreaker.Status != ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered {
 					t.Errorf("failed deployment record: %+v", got)
 				}
