@@ -62,7 +62,7 @@ func (w *World) clusterWire(c *cluster) ecstypes.Cluster {
 	}
 	var instances int32
 	for _, i := range c.instances {
-		if i.status == "ACTIVE" {
+		if i.status != "INACTIVE" {
 			instances++
 		}
 	}
@@ -134,7 +134,7 @@ func (w *World) opDeleteCluster(in *ecs.DeleteClusterInput) (*ecs.DeleteClusterO
 		return nil, errorf("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.")
 	}
 	for _, i := range c.instances {
-		if i.status == "ACTIVE" {
+		if i.status != "INACTIVE" {
 			return nil, errorf("ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.")
 		}
 	}
@@ -204,7 +204,7 @@ func (w *World) instanceWire(i *instance) ecstypes.ContainerInstance {
 		ContainerInstanceArn: aws.String(i.arn),
 		Ec2InstanceId:        aws.String(i.ec2ID),
 		Status:               aws.String(i.status),
-		AgentConnected:       i.status == "ACTIVE",
+		AgentConnected:       i.status != "INACTIVE",
 		RegisteredAt:         aws.Time(i.registeredAt),
 		RegisteredResources:  resources(i.cpu, i.memory, reserved),
 		RemainingResources:   resources(i.cpu-usedCPU, i.memory-usedMem, ports),
@@ -278,18 +278,39 @@ func (w *World) opDeregisterContainerInstance(in *ecs.DeregisterContainerInstanc
 	return &ecs.DeregisterContainerInstanceOutput{ContainerInstance: &out}, nil
 }
 
+func (w *World) opUpdateContainerInstancesState(in *ecs.UpdateContainerInstancesStateInput) (*ecs.UpdateContainerInstancesStateOutput, error) {
+	c, err := w.findCluster(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if in.Status != ecstypes.ContainerInstanceStatusActive && in.Status != ecstypes.ContainerInstanceStatusDraining {
+		return nil, errorf(errInvalidParam, "Container instances status can only be updated to ACTIVE or DRAINING.")
+	}
+	out := &ecs.UpdateContainerInstancesStateOutput{ContainerInstances: []ecstypes.ContainerInstance{}, Failures: []ecstypes.Failure{}}
+	for _, ref := range in.ContainerInstances {
+		i := w.findInstance(c, ref)
+		if i == nil || i.status == "INACTIVE" {
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(ref), Reason: aws.String("MISSING")})
+			continue
+		}
+		// Service tasks leave a DRAINING instance through the scheduler,
+		// within the services' minimum healthy and maximum percent.
+		i.status = string(in.Status)
+		out.ContainerInstances = append(out.ContainerInstances, w.instanceWire(i))
+	}
+	return out, nil
+}
+
 func (w *World) opListContainerInstances(in *ecs.ListContainerInstancesInput) (*ecs.ListContainerInstancesOutput, error) {
 	c, err := w.findCluster(in.Cluster)
 	if err != nil {
 		return nil, err
 	}
-	want := "ACTIVE"
-	if in.Status != "" {
-		want = string(in.Status)
-	}
+	// Without a filter ECS lists every instance that is not INACTIVE.
+	want := string(in.Status)
 	var arns []string
 	for _, i := range c.instances {
-		if i.status == want {
+		if i.status == want || want == "" && i.status != "INACTIVE" {
 			arns = append(arns, i.arn)
 		}
 	}

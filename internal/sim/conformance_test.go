@@ -355,3 +355,42 @@ func TestConformanceOneServerThreeServices(t *testing.T) {
 		t.Errorf("ECS: %v", err)
 	}
 }
+
+// Draining an instance moves its service tasks elsewhere, within the
+// service's minimumHealthyPercent.
+func TestDrainingInstance(t *testing.T) {
+	e := start(t)
+	e.cluster(t, "c", 4096, 4096)
+	td := e.bridgeTask(t, "web", "1024", "web:1")
+	must(e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web"), TaskDefinition: aws.String(td), DesiredCount: aws.Int32(2)}))(t)
+	e.advance(2 * time.Minute)
+	arns := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c")}))(t).ContainerInstanceArns
+	drained := arns[0]
+	before := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), ContainerInstance: aws.String(drained)}))(t).TaskArns
+	if len(before) != 1 {
+		t.Fatalf("%d tasks on the first instance, want 1 (spread)", len(before))
+	}
+	up := must(e.ecs.UpdateContainerInstancesState(e.ctx, &ecs.UpdateContainerInstancesStateInput{Cluster: aws.String("c"), ContainerInstances: []string{drained, "ghost"}, Status: ecstypes.ContainerInstanceStatusDraining}))(t)
+	if len(up.ContainerInstances) != 1 || aws.ToString(up.ContainerInstances[0].Status) != "DRAINING" || len(up.Failures) != 1 {
+		t.Fatalf("UpdateContainerInstancesState: %+v %+v", up.ContainerInstances, up.Failures)
+	}
+	e.advance(5 * time.Second)
+	if s := e.service(t, "c", "web"); s.RunningCount != 2 {
+		t.Errorf("the draining task stopped before its replacement ran: running %d", s.RunningCount)
+	}
+	e.advance(3 * time.Minute)
+	if left := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), ContainerInstance: aws.String(drained)}))(t).TaskArns; len(left) != 0 {
+		t.Errorf("%d tasks left on the draining instance", len(left))
+	}
+	s := e.service(t, "c", "web")
+	if s.RunningCount != 2 || !hasEvent(s, "(service web) has stopped 1 running tasks: (task "+lastPart(before[0])+").") {
+		t.Errorf("running %d\n%s", s.RunningCount, eventLog(s))
+	}
+	stopped := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: before}))(t).Tasks[0]
+	if !strings.HasPrefix(aws.ToString(stopped.StoppedReason), "Container instance i-") {
+		t.Errorf("stopped reason %q", aws.ToString(stopped.StoppedReason))
+	}
+	if all := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c")}))(t).ContainerInstanceArns; len(all) != 2 {
+		t.Errorf("ListContainerInstances without a filter: %d, want ACTIVE and DRAINING", len(all))
+	}
+}

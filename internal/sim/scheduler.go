@@ -43,6 +43,16 @@ func (t *task) healthy() bool {
 	return true
 }
 
+// onDrainingInstance reports whether the task runs on a DRAINING container
+// instance, which the scheduler empties.
+func (t *task) onDrainingInstance() bool {
+	return t.instance != nil && t.instance.status == "DRAINING"
+}
+
+// staying reports whether an active task keeps its place (it is not on a
+// draining instance).
+func (t *task) staying() bool { return t.active() && !t.onDrainingInstance() }
+
 // tasksOf returns d's tasks in launch order (maps are unordered; the
 // scheduler must be deterministic).
 func tasksOf(d *deployment) []*task {
@@ -94,28 +104,39 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 	}
 
 	var stopped []*task
-	// Old deployments: tasks that are not healthy go first and freely; healthy
-	// ones only while the service keeps minimumHealthyPercent.
+	// Old deployments' tasks, and the primary's on DRAINING instances, make
+	// way: those that are not healthy go first and freely, healthy ones only
+	// while the service keeps minimumHealthyPercent.
+	var leaving []*task
 	for _, d := range s.deployments[1:] {
-		ts := tasksOf(d)
-		sort.SliceStable(ts, func(i, j int) bool { return !ts[i].healthy() && ts[j].healthy() })
-		for _, t := range ts {
-			if !t.active() {
-				continue
-			}
-			if t.healthy() {
-				if healthy-1 < minHealthy {
-					continue
-				}
-				healthy--
-			}
-			live--
-			w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id), now)
-			stopped = append(stopped, t)
+		leaving = append(leaving, tasksOf(d)...)
+	}
+	for _, t := range tasksOf(p) {
+		if t.onDrainingInstance() {
+			leaving = append(leaving, t)
 		}
 	}
+	sort.SliceStable(leaving, func(i, j int) bool { return !leaving[i].healthy() && leaving[j].healthy() })
+	for _, t := range leaving {
+		if !t.active() {
+			continue
+		}
+		if t.healthy() {
+			if healthy-1 < minHealthy {
+				continue
+			}
+			healthy--
+		}
+		live--
+		reason := fmt.Sprintf("Scaling activity initiated by (deployment %s)", p.id)
+		if t.deployment == p {
+			reason = fmt.Sprintf("Container instance %s is draining", t.instance.ec2ID)
+		}
+		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, reason, now)
+		stopped = append(stopped, t)
+	}
 	// Scale in the primary when it has more than desired (desired count lowered).
-	if extra := countTasks(p, (*task).active) - n; extra > 0 {
+	if extra := countTasks(p, (*task).staying) - n; extra > 0 {
 		ts := tasksOf(p)
 		sort.SliceStable(ts, func(i, j int) bool { return !ts[i].healthy() && ts[j].healthy() })
 		for _, t := range ts {
@@ -137,7 +158,7 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 
 	// Launch.
 	launching := p.rollout != ecstypes.DeploymentRolloutStateFailed && s.status == "ACTIVE" && !now.Before(s.nextLaunch)
-	if want := min(maxTotal-live, n-countTasks(p, (*task).active), launchBatch); launching && want > 0 {
+	if want := min(maxTotal-live, n-countTasks(p, (*task).staying), launchBatch); launching && want > 0 {
 		td, err := w.findTaskDef(p.taskDef)
 		if err == nil {
 			var started []*task
