@@ -30,7 +30,8 @@ with its desired count, EC2 capacity for a rolling update, Fargate for awsvpc ta
 exclusive EFS mounts (Nexus-like), a target group per service that maps a port, and a
 synthetic image for every base image the file names. Without pier.yaml (and no -f) the
 world starts empty. A world file (--world, YAML) overrides any of it: instances, per-image
-behaviour (crash, unhealthy, slow start, pull failure), API faults (throttling, 5xx), speed.
+behaviour (crash, unhealthy, slow start or stop, pull failure, failing health URL), API
+faults (throttling, 5xx, no capacity), speed.
 
 Virtual time runs --speed times faster than real time (default: the world file's speed,
 else 10). The simulator has no authentication: it listens on loopback unless --addr says

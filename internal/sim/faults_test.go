@@ -163,3 +163,35 @@ func TestNoCapacity(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowStopHonoursStopTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		stopTimeout *int32
+		stoppedBy   time.Duration // virtual time after StopTask when the task is STOPPED
+		exit        int32
+	}{
+		{aws.Int32(120), 65 * time.Second, 0}, // exits by itself after 60 s
+		{nil, 35 * time.Second, 137},          // killed at the default 30 s
+	} {
+		e := start(t, WithImageBehavior("nexus:slow", ImageBehavior{SlowStop: time.Minute}))
+		e.cluster(t, "c", 4096)
+		td := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("n"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("nexus"), Image: aws.String("nexus:slow"), Memory: aws.Int32(512), StopTimeout: tc.stopTimeout}}}))(t)
+		run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))(t)
+		arn := aws.ToString(run.Tasks[0].TaskArn)
+		e.advance(time.Minute)
+		must(e.ecs.StopTask(e.ctx, &ecs.StopTaskInput{Cluster: aws.String("c"), Task: aws.String(arn)}))(t)
+		status := func() ecstypes.Task {
+			return must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{arn}}))(t).Tasks[0]
+		}
+		e.advance(tc.stoppedBy - 10*time.Second)
+		if s := aws.ToString(status().LastStatus); s != "STOPPING" {
+			t.Errorf("stopTimeout %v: %s before the container exited", tc.stopTimeout, s)
+		}
+		e.advance(10 * time.Second)
+		tk := status()
+		if aws.ToString(tk.LastStatus) != "STOPPED" || aws.ToInt32(tk.Containers[0].ExitCode) != tc.exit {
+			t.Errorf("stopTimeout %v: %s exit %d, want STOPPED exit %d", tc.stopTimeout, aws.ToString(tk.LastStatus), aws.ToInt32(tk.Containers[0].ExitCode), tc.exit)
+		}
+	}
+}

@@ -105,6 +105,9 @@ type ImageBehavior struct {
 	Unhealthy bool `yaml:"unhealthy"`
 	// SlowStart adds this much time between pull and RUNNING.
 	SlowStart time.Duration `yaml:"slowStart"`
+	// SlowStop is how long the container takes to exit after SIGTERM; past
+	// its stopTimeout (default 30s) the agent kills it (exit code 137).
+	SlowStop time.Duration `yaml:"slowStop"`
 	// PullFailure makes pulls fail with CannotPullContainerError.
 	PullFailure bool `yaml:"pullFailure"`
 	// HealthURLFails makes the service's HTTP health-check URL (pier.yaml

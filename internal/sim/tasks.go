@@ -39,7 +39,7 @@ func (w *World) advanceTask(t *task, now time.Time) {
 	case statusDeactivating:
 		if !now.Before(t.next) {
 			t.lastStatus = statusStopping
-			t.next = now.Add(w.timing.Stop)
+			t.next = now.Add(w.stopDuration(t))
 			t.version++
 		}
 	case statusStopping:
@@ -306,18 +306,44 @@ func (w *World) stopTask(t *task, code ecstypes.TaskStopCode, reason string, now
 			return
 		}
 		t.lastStatus = statusStopping
-		t.next = now.Add(w.timing.Stop)
+		t.next = now.Add(w.stopDuration(t))
 	}
+}
+
+// stopTimeout is how long the agent waits after SIGTERM before SIGKILL
+// (the container's stopTimeout, else ECS's default of 30 s).
+func (t *task) stopTimeout(name string) time.Duration {
+	for _, cd := range t.def.def.ContainerDefinitions {
+		if aws.ToString(cd.Name) == name && aws.ToInt32(cd.StopTimeout) > 0 {
+			return time.Duration(*cd.StopTimeout) * time.Second
+		}
+	}
+	return 30 * time.Second
+}
+
+// stopDuration is how long STOPPING lasts: until the slowest container has
+// exited after SIGTERM, or been killed at its stop timeout.
+func (w *World) stopDuration(t *task) time.Duration {
+	d := w.timing.Stop
+	for _, c := range t.containers {
+		if c.lastStatus == statusRunning && c.behavior.SlowStop > 0 {
+			d = max(d, min(c.behavior.SlowStop, t.stopTimeout(c.name)))
+		}
+	}
+	return d
 }
 
 // stopContainers records how the containers still running exited.
 func (w *World) stopContainers(t *task) {
 	for _, c := range t.containers {
 		if c.lastStatus == statusRunning {
-			c.exitCode = aws.Int32(0)
-			if t.stopCode == ecstypes.TaskStopCodeEssentialContainerExited {
-				// Docker stops the remaining containers with SIGTERM.
-				c.exitCode = aws.Int32(143)
+			switch {
+			case c.behavior.SlowStop > t.stopTimeout(c.name):
+				c.exitCode = aws.Int32(137) // killed at the stop timeout
+			case t.stopCode == ecstypes.TaskStopCodeEssentialContainerExited:
+				c.exitCode = aws.Int32(143) // Docker stops the others with SIGTERM
+			default:
+				c.exitCode = aws.Int32(0)
 			}
 		}
 		c.lastStatus = statusStopped
