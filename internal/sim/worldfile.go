@@ -17,19 +17,34 @@ import (
 // WorldFile is a sandbox world written in YAML. Every part is optional; what
 // it names overrides the default world built from pier.yaml:
 //
-//	seed: 7
-//	speed: 60                  # sandbox: virtual seconds per real second
-//	exclusiveMounts: true
+//	seed: 7                    # ids and fault draws
+//	speed: 60                  # pier sandbox: virtual seconds per real second
+//	account: "123456789012"
+//	region: ap-northeast-2
+//	exclusiveMounts: true      # EFS access points hold a Nexus-like lock (default on)
+//	revisionsFromFiles: true   # run backend-task.json at its revision (49), not 1
 //	clusters:
 //	  inforum:
 //	    instances: [{cpu: 4096, memory: 15742, count: 1}]
 //	services:
-//	  backend: {desiredCount: 2, minimumHealthyPercent: 50, circuitBreaker: {enable: true, rollback: true}}
-//	images:
-//	  - match: "*backend-nginx*"
+//	  backend:
+//	    desiredCount: 2
+//	    minimumHealthyPercent: 50
+//	    maximumPercent: 200
+//	    circuitBreaker: {enable: true, rollback: true}
+//	    healthCheckGracePeriodSeconds: 60
+//	    deregistrationDelay: 30s
+//	    loadBalancer: false    # no target group
+//	images:                    # later rules win; * crosses "/"
+//	  - match: "*backend-nginx@sha256:*"
 //	    crash: true
 //	    exitCode: 137
-//	faults: {throttleRate: 0.05, operations: [DescribeServices]}
+//	    crashAfter: 5s
+//	  - {match: sonatype/nexus3, slowStart: 2m, slowStop: 90s, healthURLFails: true}
+//	  - {match: "*:broken", pullFailure: true}
+//	  - {match: "*front-nginx*", unhealthy: true}
+//	faults: {throttleRate: 0.05, serverErrorRate: 0.01, operations: [DescribeServices], noCapacity: false}
+//	timing: {pull: 4s, provision: 10s, stop: 2s, deprovision: 5s, conflictExit: 20s, steadyAfter: 30s}
 type WorldFile struct {
 	Path            string  `yaml:"-"`
 	Seed            *uint64 `yaml:"seed"`
