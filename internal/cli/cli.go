@@ -46,6 +46,8 @@ type command struct {
 	usage string // one line: arguments after the command name
 	short string // one line for `pier help`
 	long  string // paragraph for `pier <command> --help`
+	// hidden keeps a command out of `pier help` and suggestions (the action's container entry).
+	hidden bool
 	// flags registers the command's own flags and returns the function that runs it.
 	flags func(fs *flag.FlagSet, env *Env) func(ctx context.Context, args []string) int
 }
@@ -161,8 +163,10 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
@@ -187,7 +191,10 @@ func printCommandHelp(w io.Writer, c *command, env *Env) {
 // suggest returns ` (did you mean "x"?)` for a near miss of a command name.
 func suggest(name string) string {
 	best, bestD := "", 3
-	for n := range commands {
+	for n, c := range commands {
+		if c.hidden {
+			continue
+		}
 		if d := editDistance(name, n); d < bestD {
 			best, bestD = n, d
 		}
