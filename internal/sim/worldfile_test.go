@@ -45,9 +45,16 @@ func TestWorldFilesInTestdata(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no world files: %v", err)
 	}
+	cfg := loadInforum(t)
 	for _, f := range files {
-		if _, err := LoadWorldFile(f); err != nil {
+		wf, err := LoadWorldFile(f)
+		if err != nil {
 			t.Errorf("%v", err)
+			continue
+		}
+		// Each builds a world over the inforum pier.yaml.
+		if _, err := FromConfig(cfg, WithWorldFile(wf)); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }
