@@ -150,6 +150,26 @@ func (w *World) addInstance(c *cluster, ec2ID string, cpu, memory int32, attrs [
 		ec2ID = "i-0" + w.nextID(16)
 	}
 	azs := []string{"a", "b", "c"}
+	az := w.region + azs[len(c.instances)%len(azs)]
+	// The agent reports these attributes; callers' attributes win.
+	std := []ecstypes.Attribute{
+		{Name: aws.String("ecs.availability-zone"), Value: aws.String(az)},
+		{Name: aws.String("ecs.cpu-architecture"), Value: aws.String("x86_64")},
+		{Name: aws.String("ecs.os-type"), Value: aws.String("linux")},
+		{Name: aws.String("ecs.os-family"), Value: aws.String("LINUX")},
+		{Name: aws.String("ecs.instance-type"), Value: aws.String("m5.xlarge")},
+		{Name: aws.String("com.amazonaws.ecs.capability.ecr-auth")},
+		{Name: aws.String("com.amazonaws.ecs.capability.task-iam-role")},
+		{Name: aws.String("ecs.capability.execution-role-ecr-pull")},
+		{Name: aws.String("ecs.capability.container-health-check")},
+		{Name: aws.String("ecs.capability.task-eni")},
+		{Name: aws.String("ecs.capability.efsAuth")},
+		{Name: aws.String("ecs.capability.efs")},
+		{Name: aws.String("com.amazonaws.ecs.capability.docker-remote-api.1.18")},
+	}
+	for _, a := range attrs {
+		std = setAttribute(std, a)
+	}
 	i := &instance{
 		id:           id,
 		arn:          w.arn("container-instance/" + c.name + "/" + id),
@@ -159,12 +179,33 @@ func (w *World) addInstance(c *cluster, ec2ID string, cpu, memory int32, attrs [
 		memory:       memory,
 		reservedPort: []int32{22, 2375, 2376, 51678, 51679},
 		registeredAt: w.now(),
-		attributes:   attrs,
-		az:           w.region + azs[len(c.instances)%len(azs)],
+		attributes:   std,
+		az:           az,
 		tasks:        map[string]*task{},
 	}
 	c.instances = append(c.instances, i)
 	return i
+}
+
+// setAttribute replaces or adds an attribute by name.
+func setAttribute(attrs []ecstypes.Attribute, a ecstypes.Attribute) []ecstypes.Attribute {
+	for i := range attrs {
+		if aws.ToString(attrs[i].Name) == aws.ToString(a.Name) {
+			attrs[i] = a
+			return attrs
+		}
+	}
+	return append(attrs, a)
+}
+
+// attribute returns an instance attribute's value ("" when absent).
+func (i *instance) attribute(name string) string {
+	for _, a := range i.attributes {
+		if aws.ToString(a.Name) == name {
+			return aws.ToString(a.Value)
+		}
+	}
+	return ""
 }
 
 func (w *World) instanceWire(i *instance) ecstypes.ContainerInstance {

@@ -394,3 +394,27 @@ func TestDrainingInstance(t *testing.T) {
 		t.Errorf("ListContainerInstances without a filter: %d, want ACTIVE and DRAINING", len(all))
 	}
 }
+
+// An ARM64 task does not fit x86_64 instances: ECS names the missing attribute.
+func TestArchitectureAttribute(t *testing.T) {
+	e := start(t)
+	e.cluster(t, "c", 4096)
+	td := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("arm"),
+		RuntimePlatform:      &ecstypes.RuntimePlatform{CpuArchitecture: ecstypes.CPUArchitectureArm64, OperatingSystemFamily: ecstypes.OSFamilyLinux},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("a:1"), Memory: aws.Int32(128)}}}))(t)
+	run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))(t)
+	if len(run.Tasks) != 0 || len(run.Failures) != 1 || aws.ToString(run.Failures[0].Reason) != "ATTRIBUTE" {
+		t.Errorf("RunTask: %d tasks, failures %+v", len(run.Tasks), run.Failures)
+	}
+	must(e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("arm"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1)}))(t)
+	e.advance(10 * time.Second)
+	if s := e.service(t, "c", "arm"); !hasEvent(s, ") is missing an attribute required by your task. For more information, see the Troubleshooting section.") {
+		t.Errorf("events:\n%s", eventLog(s))
+	}
+	must(e.ecs.RegisterContainerInstance(e.ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("c"),
+		Attributes: []ecstypes.Attribute{{Name: aws.String("ecs.cpu-architecture"), Value: aws.String("arm64")}}}))(t)
+	e.advance(time.Minute)
+	if s := e.service(t, "c", "arm"); s.RunningCount != 1 {
+		t.Errorf("an arm64 instance joined, running %d\n%s", s.RunningCount, eventLog(s))
+	}
+}

@@ -179,7 +179,11 @@ func FromConfig(f *config.File, opts ...Option) (*World, error) {
 		if wc, ok := wf.Clusters[cn]; ok {
 			for _, in := range wc.Instances {
 				for range max(in.Count, 1) {
-					w.addInstance(c, "", in.CPU, in.Memory, nil)
+					var attrs []ecstypes.Attribute
+					if in.Arch != "" {
+						attrs = append(attrs, ecstypes.Attribute{Name: aws.String("ecs.cpu-architecture"), Value: aws.String(in.Arch)})
+					}
+					w.addInstance(c, "", in.CPU, in.Memory, attrs)
 				}
 			}
 			continue

@@ -31,6 +31,10 @@ type placementFailure struct {
 // fit checks one instance against a task's needs: CPU, memory, then ports.
 func fit(i *instance, td *taskDef) placementFailure {
 	var f placementFailure
+	if missing := missingAttribute(i, td); missing != "" {
+		f.misses++
+		f.text, f.reason = "is missing an attribute required by your task.", "ATTRIBUTE"
+	}
 	cpu, mem := i.usedCPU()
 	if i.cpu-cpu < td.cpu {
 		f.misses++
@@ -81,6 +85,29 @@ func dynamicPortsNeeded(td *taskDef) int {
 		}
 	}
 	return n
+}
+
+// missingAttribute names an attribute the task needs and the instance lacks:
+// its requiresAttributes, and its runtime platform's CPU architecture.
+func missingAttribute(i *instance, td *taskDef) string {
+	if rp := td.def.RuntimePlatform; rp != nil && rp.CpuArchitecture != "" {
+		want := map[ecstypes.CPUArchitecture]string{ecstypes.CPUArchitectureX8664: "x86_64", ecstypes.CPUArchitectureArm64: "arm64"}[rp.CpuArchitecture]
+		if got := i.attribute("ecs.cpu-architecture"); want != "" && got != "" && got != want {
+			return "ecs.cpu-architecture"
+		}
+	}
+	for _, a := range td.def.RequiresAttributes {
+		found := false
+		for _, have := range i.attributes {
+			if aws.ToString(have.Name) == aws.ToString(a.Name) {
+				found = true
+			}
+		}
+		if !found {
+			return aws.ToString(a.Name)
+		}
+	}
+	return ""
 }
 
 // staticHostPorts are the fixed host ports a task needs on its instance.

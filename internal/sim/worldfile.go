@@ -70,9 +70,10 @@ type WorldCluster struct {
 
 // WorldInstances are count container instances of one size.
 type WorldInstances struct {
-	CPU    int32 `yaml:"cpu"`    // CPU units (4096 = 4 vCPU)
-	Memory int32 `yaml:"memory"` // MiB
-	Count  int   `yaml:"count"`  // default 1
+	CPU    int32  `yaml:"cpu"`    // CPU units (4096 = 4 vCPU)
+	Memory int32  `yaml:"memory"` // MiB
+	Count  int    `yaml:"count"`  // default 1
+	Arch   string `yaml:"arch"`   // x86_64 (default) or arm64
 }
 
 // WorldService overrides how a pier.yaml service starts in the sandbox.
@@ -242,6 +243,9 @@ func (wf *WorldFile) validate(root *yaml.Node) error {
 	}
 	for name, c := range wf.Clusters {
 		for i, in := range c.Instances {
+			if in.Arch != "" && in.Arch != "x86_64" && in.Arch != "arm64" {
+				return wf.errAt(root, fmt.Sprintf("clusters.%s.instances[%d].arch must be x86_64 or arm64, not %q", name, i, in.Arch), "clusters", name, "instances")
+			}
 			if in.CPU <= 0 || in.Memory <= 0 || in.Count < 0 {
 				return wf.errAt(root, fmt.Sprintf("clusters.%s.instances[%d] needs a positive cpu and memory (and count ≥ 0)", name, i), "clusters", name, "instances")
 			}
