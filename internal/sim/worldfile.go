@@ -25,7 +25,7 @@ import (
 //	revisionsFromFiles: true   # run backend-task.json at its revision (49), not 1
 //	clusters:
 //	  inforum:
-//	    instances: [{cpu: 4096, memory: 15742, count: 1}]
+//	    instances: [{cpu: 4096, memory: 15742, count: 1, arch: x86_64}]
 //	services:
 //	  backend:
 //	    desiredCount: 2
