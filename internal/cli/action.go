@@ -11,9 +11,10 @@ import (
 
 func init() {
 	register(&command{
-		name:  "action",
-		usage: "",
-		short: "run as the GitHub Action (reads INPUT_* variables; used by action.yml)",
+		name:   "action",
+		hidden: true, // the container's entry (action.yml runs.args); nobody types it
+		usage:  "",
+		short:  "run as the GitHub Action (reads INPUT_* variables; used by action.yml)",
 		long: `Runs pier the way the GitHub Action does: reads the action's inputs from the INPUT_*
 variables (command, config, services, sandbox, timeout, working-directory, args), runs that
 pier command, and writes the outputs to $GITHUB_OUTPUT, a job summary to $GITHUB_STEP_SUMMARY,

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -445,5 +446,26 @@ func TestActionStatusSandbox(t *testing.T) {
 	}
 	if !strings.HasPrefix(r.summary, "## pier status: ✅ success") {
 		t.Errorf("summary:\n%s", r.summary)
+	}
+}
+
+// TestActionCommandIsHidden: `pier action` is the container's entry, not a command to
+// list in help, yet `pier help action` still explains it.
+func TestActionCommandIsHidden(t *testing.T) {
+	run := func(args ...string) (int, string, string) {
+		var out, errs strings.Builder
+		code := Run(context.Background(), args, &out, &errs, func(string) string { return "" })
+		return code, out.String(), errs.String()
+	}
+	code, out, _ := run("help")
+	if code != ExitOK || strings.Contains(out, "\n  action ") {
+		t.Errorf("pier help lists action (exit %d):\n%s", code, out)
+	}
+	code, out, _ = run("help", "action")
+	if code != ExitOK || !strings.Contains(out, "INPUT_*") {
+		t.Errorf("pier help action: exit %d\n%s", code, out)
+	}
+	if code, _, errs := run("action", "extra"); code != ExitUsage || !strings.Contains(errs, "INPUT_* variables") {
+		t.Errorf("pier action extra: exit %d, %q", code, errs)
 	}
 }
