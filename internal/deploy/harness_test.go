@@ -2,8 +2,6 @@ package deploy_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -64,33 +62,6 @@ func must[T any](v T, err error) func(testing.TB) T {
 		}
 		return v
 	}
-}
-
-// withoutHealthCheck loads a task-definition file without its containers'
-// health checks, so that only pier's HTTP check can tell a bad task.
-func withoutHealthCheck(t testing.TB, file string, images map[string]string) *taskdef.TaskDef {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "inforum", file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	def := doc
-	if inner, ok := doc["taskDefinition"].(map[string]any); ok {
-		def = inner
-	}
-	for _, c := range def["containerDefinitions"].([]any) {
-		delete(c.(map[string]any), "healthCheck")
-	}
-	data, _ = json.Marshal(def)
-	td, err := taskdef.Parse(file, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return td.WithImages(images)
 }
 
 func load(t testing.TB, file string, images map[string]string) *taskdef.TaskDef {

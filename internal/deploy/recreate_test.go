@@ -66,10 +66,9 @@ const nexusURL = "http://nexus.inforum.internal:8081/service/rest/v1/status/writ
 func TestRecreateHealthURLFailsAndOldNexusIsRestored(t *testing.T) {
 	const url = nexusURL
 	e := newEnv(t, sim.WithExclusiveMounts(), sim.WithHealthURL(url, "inforum", "nexus"),
-		sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{Unhealthy: true}))
+		sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{HealthURLFails: true}))
 	e.inforum(t, 100, 4096, 4096)
 	spec := nexusSpec(t, "3.72.0")
-	spec.TaskDef = withoutHealthCheck(t, "nexus-task.json", nexusImages("3.72.0"))
 	spec.Health = &plan.HealthCheck{URL: url, Timeout: 3 * time.Minute}
 	l := &log{}
 	_, run, _ := e.deploy(t, context.Background(), l, spec)
