@@ -35,33 +35,57 @@ usual AWS credentials) for bases in ECR.
 
 Prints NAME sha256:… per image; with --output json, {"images": [{name, repository, digest,
 mediaType, layers: [{comment, digest, size, cached}]}]}. Progress goes to stderr.`,
-		flags: func(_ *flag.FlagSet, env *Env) func(context.Context, []string) int {
-			return func(ctx context.Context, args []string) int {
-				f, err := config.Load(env.File, env.Getenv)
-				if err != nil {
-					printInputError(env, "build", err)
-					return ExitUsage
-				}
-				if _, err := image.Select(f, args); err != nil {
-					fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
-					return ExitUsage
-				}
-				run := newImageRun(env, f)
-				arts, err := run.build(ctx, args)
-				if err != nil {
-					fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
-					return ExitFailed
-				}
-				if env.Output == "json" {
-					return printImagesJSON(env, "build", map[string]any{"images": builtJSON(arts)})
-				}
-				for _, a := range arts {
-					fmt.Fprintf(env.Stdout, "%s %s\n", a.Name, a.Digest)
-				}
-				return ExitOK
-			}
+		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
+			sb := bindSandbox(fs)
+			return func(ctx context.Context, args []string) int { return runBuild(ctx, env, sb, args) }
 		},
 	})
+}
+
+func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int {
+	f, err := config.Load(env.File, env.Getenv)
+	if err != nil {
+		printInputError(env, "build", err)
+		return ExitUsage
+	}
+	if _, err := image.Select(f, args); err != nil {
+		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+		return ExitUsage
+	}
+	run := newImageRun(env, f)
+	closeSandbox, code := run.sandbox(ctx, "build", sb)
+	if code != ExitOK {
+		return code
+	}
+	defer closeSandbox()
+	arts, err := run.build(ctx, args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+		return ExitFailed
+	}
+	if env.Output == "json" {
+		return printImagesJSON(env, "build", map[string]any{"images": builtJSON(arts)})
+	}
+	for _, a := range arts {
+		fmt.Fprintf(env.Stdout, "%s %s\n", a.Name, a.Digest)
+	}
+	return ExitOK
+}
+
+// sandbox points the run at a fresh sandbox when --sandbox is given
+// (bases from its stand-ins, pushes to its registry). Without the flag it
+// opens nothing: AWS is configured lazily, only if an ECR registry is used,
+// so a build on public bases needs no credentials.
+func (r *imageRun) sandbox(ctx context.Context, cmd string, sb *sandboxFlags) (closeFn func(), code int) {
+	if !sb.on && sb.world == "" {
+		return func() {}, ExitOK
+	}
+	target, err := sb.open(ctx, r.env, r.file)
+	if err != nil {
+		return nil, openFailed(r.env, cmd, err)
+	}
+	target.images(r)
+	return target.close, ExitOK
 }
 
 // imageRun is what build, push and deploy share for one run: one ECR

@@ -230,3 +230,94 @@ func TestImageRunInGitHubActions(t *testing.T) {
 		t.Error("the registry password appears on stderr")
 	}
 }
+
+// TestPushSandbox pushes the five inforum images to a fresh sandbox with
+// `pier push --sandbox` (what the action's `sandbox: true` runs).
+func TestPushSandbox(t *testing.T) {
+	code, stdout, stderr := runPier(t, map[string]string{"PIER_CACHE": t.TempDir()}, "push", "--sandbox", "-f", inforum)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	line := regexp.MustCompile(`^(\S+) 127\.0\.0\.1:\d+/(\S+)@sha256:[0-9a-f]{64} \((\d+) blobs, \d+ bytes uploaded\)$`)
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil || m[1] != m[2] || m[3] == "0" {
+			t.Errorf("line %q: want NAME 127.0.0.1:PORT/NAME@sha256:… with blobs uploaded to the empty sandbox", l)
+			continue
+		}
+		names = append(names, m[1])
+	}
+	if want := "backend-springboot backend-nginx front-next front-nginx nexus"; strings.Join(names, " ") != want {
+		t.Errorf("pushed %v, want %s", names, want)
+	}
+	if !strings.Contains(stderr, "pier: sandbox at http://127.0.0.1:") {
+		t.Errorf("stderr does not say a sandbox was used:\n%s", stderr)
+	}
+}
+
+// TestPushSandboxTwice: a second push of unchanged images to the same
+// sandbox uploads no blob and writes no manifest, as counted by its ECR.
+func TestPushSandboxTwice(t *testing.T) {
+	s := newSandboxEnv(t)
+	push := func() (string, string) {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: s.getenv, Globals: Globals{File: inforumYAML, Output: "text"}}
+		if code := runPush(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, nil); code != ExitOK {
+			t.Fatalf("push exit %d\n%s", code, stderr.String())
+		}
+		return stdout.String(), stderr.String()
+	}
+	first, _ := push()
+	reg := s.srv.World().ECR()
+	if c := reg.Counters(""); c.BlobUploads == 0 || c.ManifestPuts < 5 {
+		t.Fatalf("first push: the sandbox registry saw %+v", c)
+	}
+	reg.ResetCounters()
+	again, _ := push()
+	if c := reg.Counters(""); c.BlobUploads != 0 || c.BlobBytes != 0 || c.ManifestPuts != 0 {
+		t.Errorf("unchanged re-push: the sandbox registry saw %+v, want no uploads", c)
+	}
+	zero := regexp.MustCompile(` \(\d+ blobs, \d+ bytes uploaded\)`)
+	if want := zero.ReplaceAllString(first, " (0 blobs, 0 bytes uploaded)"); again != want {
+		t.Errorf("second push printed\n%s\nwant\n%s", again, want)
+	}
+}
+
+// TestBuildSandboxReproducible builds the inforum images on the sandbox's
+// stand-in bases: the same inputs give the same digests, another
+// SOURCE_DATE_EPOCH other digests (except the mirrored nexus, which is
+// copied unchanged).
+func TestBuildSandboxReproducible(t *testing.T) {
+	build := func(epoch string) map[string]string {
+		t.Helper()
+		env := map[string]string{"PIER_CACHE": t.TempDir(), "SOURCE_DATE_EPOCH": epoch}
+		code, stdout, stderr := runPier(t, env, "build", "--sandbox", "-f", inforum)
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s", code, stderr)
+		}
+		out := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			name, digest, _ := strings.Cut(l, " ")
+			out[name] = digest
+		}
+		if len(out) != 5 {
+			t.Fatalf("built %d images, want 5:\n%s", len(out), stdout)
+		}
+		return out
+	}
+	a, b, later := build(""), build("0"), build("1700000000")
+	for name, d := range a {
+		if b[name] != d {
+			t.Errorf("%s: two builds differ: %s, %s", name, d, b[name])
+		}
+		if changed := later[name] != d; changed == (name == "nexus") {
+			t.Errorf("%s: SOURCE_DATE_EPOCH=1700000000 gives %s, epoch 0 %s", name, later[name], d)
+		}
+	}
+	code, _, stderr := runPier(t, nil, "build", "--sandbox-world", "w.yaml", "-f", inforum)
+	if code != ExitUsage || !strings.Contains(stderr, "--sandbox-world needs --sandbox") {
+		t.Errorf("--sandbox-world alone: exit %d, stderr %s", code, stderr)
+	}
+}

@@ -25,40 +25,48 @@ that holds it.
 
 Prints one line per image: NAME REPOSITORY@sha256:… (N blobs, M bytes uploaded); with
 --output json, {"images": [...]} with the same data.`,
-		flags: func(_ *flag.FlagSet, env *Env) func(context.Context, []string) int {
-			return func(ctx context.Context, args []string) int {
-				f, err := config.Load(env.File, env.Getenv)
-				if err != nil {
-					printInputError(env, "push", err)
-					return ExitUsage
-				}
-				if _, err := image.Select(f, args); err != nil {
-					fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
-					return ExitUsage
-				}
-				_, results, err := newImageRun(env, f).push(ctx, args)
-				code := ExitOK
-				if err != nil {
-					fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
-					code = ExitFailed
-				}
-				done := make([]*registry.Result, 0, len(results))
-				for _, r := range results {
-					if r != nil {
-						done = append(done, r)
-					}
-				}
-				if env.Output == "json" {
-					if c := printImagesJSON(env, "push", map[string]any{"images": done}); c != ExitOK {
-						return c
-					}
-					return code
-				}
-				for _, r := range done {
-					fmt.Fprintln(env.Stdout, r)
-				}
-				return code
-			}
+		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
+			sb := bindSandbox(fs)
+			return func(ctx context.Context, args []string) int { return runPush(ctx, env, sb, args) }
 		},
 	})
+}
+
+func runPush(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int {
+	f, err := config.Load(env.File, env.Getenv)
+	if err != nil {
+		printInputError(env, "push", err)
+		return ExitUsage
+	}
+	if _, err := image.Select(f, args); err != nil {
+		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
+		return ExitUsage
+	}
+	run := newImageRun(env, f)
+	closeSandbox, code := run.sandbox(ctx, "push", sb)
+	if code != ExitOK {
+		return code
+	}
+	defer closeSandbox()
+	_, results, err := run.push(ctx, args)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
+		code = ExitFailed
+	}
+	done := make([]*registry.Result, 0, len(results))
+	for _, r := range results {
+		if r != nil {
+			done = append(done, r)
+		}
+	}
+	if env.Output == "json" {
+		if c := printImagesJSON(env, "push", map[string]any{"images": done}); c != ExitOK {
+			return c
+		}
+		return code
+	}
+	for _, r := range done {
+		fmt.Fprintln(env.Stdout, r)
+	}
+	return code
 }
