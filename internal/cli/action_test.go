@@ -469,3 +469,27 @@ func TestActionCommandIsHidden(t *testing.T) {
 		t.Errorf("pier action extra: exit %d, %q", code, errs)
 	}
 }
+
+// TestActionPushSandbox: command: push outputs the pushed images and sums up what
+// uploading them cost.
+func TestActionPushSandbox(t *testing.T) {
+	r := runActionBinary(t, map[string]string{"command": "push", "config": "testdata/inforum/pier.yaml", "sandbox": "true", "services": "front-nginx nexus"}, nil)
+	if r.code != ExitOK || r.outputs["result"] != "success" || r.outputs["changed"] != "true" {
+		t.Fatalf("exit %d, result %q, changed %q; want 0, success, true:\n%s", r.code, r.outputs["result"], r.outputs["changed"], r)
+	}
+	var images map[string]string
+	if err := json.Unmarshal([]byte(r.outputs["images"]), &images); err != nil {
+		t.Fatal(err)
+	}
+	if len(images) != 2 || !digestRef.MatchString(images["front-nginx"]) || !digestRef.MatchString(images["nexus"]) {
+		t.Errorf("images = %v, want front-nginx and nexus by digest", images)
+	}
+	if r.outputs["task-definitions"] != "{}" {
+		t.Errorf("task-definitions = %s after a push", r.outputs["task-definitions"])
+	}
+	for _, want := range []string{"## pier push: ✅ success", "| front-nginx | `127.0.0.1:", "| nexus | `127.0.0.1:"} {
+		if !strings.Contains(r.summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.summary)
+		}
+	}
+}
