@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -155,5 +156,75 @@ func TestNexusUpgradeWorkflowThroughTheAction(t *testing.T) {
 	_ = json.Unmarshal([]byte(r.outputs["images"]), &older)
 	if r.code != ExitOK || digest(older["nexus"]) == digest(deployed["nexus"]) {
 		t.Errorf("version 3.72.0 gave exit %d and nexus %q, the same digest as 3.73.0", r.code, older["nexus"])
+	}
+}
+
+// TestCIWorkflowActionJob runs ci.yml's `action` job as the runner would: each
+// `uses: ./` step through the binary, each `run:` step with bash and jq, step outputs
+// passed through ${{ steps.ID.outputs.NAME }}. So the job's own checks of the outputs
+// are proven against real outputs, not only written.
+func TestCIWorkflowActionJob(t *testing.T) {
+	for _, prog := range []string{"bash", "jq"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			if os.Getenv("PIER_INTEGRATION") == "1" {
+				t.Fatalf("%s is missing and PIER_INTEGRATION=1", prog)
+			}
+			t.Skipf("%s is missing (install it, or set PIER_INTEGRATION=1 to make this a failure)", prog)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(repoRoot, ".github/workflows/ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Name string            `yaml:"name"`
+				ID   string            `yaml:"id"`
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				With map[string]string `yaml:"with"`
+				Env  map[string]string `yaml:"env"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(data, &wf); err != nil {
+		t.Fatal(err)
+	}
+	job, ok := wf.Jobs["action"]
+	if !ok {
+		t.Fatal("ci.yml has no job named action")
+	}
+	outputs := map[string]map[string]string{}
+	stepRef := regexp.MustCompile(`^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$`)
+	ran := 0
+	for _, st := range job.Steps {
+		switch {
+		case st.Uses == "./":
+			r := runActionBinary(t, st.With, nil)
+			if r.code != ExitOK {
+				t.Fatalf("step %q: exit %d:\n%s", st.Name, r.code, r)
+			}
+			outputs[st.ID] = r.outputs
+			ran++
+		case st.Run != "":
+			cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", st.Run)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+			for k, v := range st.Env {
+				if m := stepRef.FindStringSubmatch(v); m != nil {
+					v = outputs[m[1]][m[2]]
+				} else if strings.Contains(v, "${{") {
+					t.Fatalf("step %q: env %s = %q is an expression this test cannot evaluate", st.Name, k, v)
+				}
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("step %q failed: %v\n%s", st.Name, err, out)
+			}
+			ran++
+		}
+	}
+	if ran < 3 {
+		t.Errorf("ran %d steps of the action job, want its two pier steps and the check", ran)
 	}
 }
