@@ -365,6 +365,9 @@ func TestActionLintAnnotations(t *testing.T) {
 	if r.code != wantCode {
 		t.Errorf("exit %d, want %d:\n%s", r.code, wantCode, r)
 	}
+	if !strings.Contains(r.stdout, "::group::lint: "+strconv.Itoa(len(doc.Findings))+" finding(s)\n") {
+		t.Errorf("no lint log group:\n%s", r.stdout)
+	}
 	if n := len(regexp.MustCompile(`(?m)^::(error|warning) .*title=pier lint`).FindAllString(r.stdout, -1)); n != len(doc.Findings) {
 		t.Errorf("%d annotations for %d findings", n, len(doc.Findings))
 	}

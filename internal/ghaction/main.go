@@ -210,9 +210,11 @@ func lintResult(code int, stdout []byte, dir, workspace string, log io.Writer, w
 	if err := json.Unmarshal(stdout, &doc); err != nil {
 		return noReport(code, stdout, log)
 	}
+	w.Group(fmt.Sprintf("lint: %d finding(s)", len(doc.Findings)))
 	for _, f := range doc.Findings {
 		fmt.Fprintf(log, "%s:%d:%d: %s: %s: %s\n", f.File, f.Line, f.Col, f.Severity, f.Rule, f.Message)
 	}
+	w.EndGroup()
 	w.Annotate(doc.Findings, dir, workspace)
 	r := resultOfExit(code)
 	s := Summary{Result: r}
