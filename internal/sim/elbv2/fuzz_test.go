@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -46,4 +47,32 @@ func FuzzServeHTTP(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestErrorTextIsXML: an error message echoing bytes XML cannot carry
+// (invalid UTF-8, control characters) still parses, with U+FFFD in their place.
+func TestErrorTextIsXML(t *testing.T) {
+	for _, body := range []string{"Action=%ED", "Action=a%01b", "Action=%3C%26%3E"} {
+		s := New("123456789012", "eu-west-1")
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		var reply struct {
+			Error struct{ Code, Message string }
+		}
+		if err := xml.NewDecoder(w.Result().Body).Decode(&reply); err != nil {
+			t.Fatalf("%s: reply is not XML: %v", body, err)
+		}
+		action, _ := url.ParseQuery(body)
+		want := strings.Map(func(r rune) rune {
+			if r < 0x20 {
+				return '\uFFFD'
+			}
+			return r
+		}, strings.ToValidUTF8(action.Get("Action"), "\uFFFD"))
+		if w.Code != http.StatusBadRequest || reply.Error.Code != "InvalidAction" || !strings.Contains(reply.Error.Message, "action "+want+" is not valid") {
+			t.Errorf("%s: %d %+v, want 400 InvalidAction naming %q", body, w.Code, reply.Error, want)
+		}
+	}
 }

@@ -141,13 +141,27 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // textEscaper escapes element text as ELBv2 does, leaving quotes readable.
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// xmlText makes an error message element text. Messages echo request
+// values, which may hold bytes XML cannot carry (invalid UTF-8, control
+// characters): those become U+FFFD, as encoding/xml does for the success
+// replies, so a client can always parse the error.
+func xmlText(msg string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF {
+			return r
+		}
+		return '\uFFFD'
+	}, msg) // strings.Map sees each invalid UTF-8 byte as U+FFFD already
+	return textEscaper.Replace(clean)
+}
+
 func (s *Service) writeError(w http.ResponseWriter, e *apiError) {
 	typ := "Sender"
 	if e.status >= 500 {
 		typ = "Receiver"
 	}
 	body := fmt.Sprintf(`<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		Namespace, typ, e.code, textEscaper.Replace(e.msg), s.requestID())
+		Namespace, typ, e.code, xmlText(e.msg), s.requestID())
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(e.status)
 	_, _ = w.Write([]byte(body))
