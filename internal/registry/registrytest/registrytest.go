@@ -209,7 +209,7 @@ func Layer(tb testing.TB, path string, size int, seed uint64) v1.Layer {
 }
 
 // BaseImage returns a small Docker-schema image for plat with two layers,
-// an entrypoint and an env, deterministic for a given seed.
+// an entrypoint, a command and an env, deterministic for a given seed.
 func BaseImage(tb testing.TB, plat v1.Platform, seed uint64) v1.Image {
 	tb.Helper()
 	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.DockerManifestSchema2),
@@ -224,6 +224,7 @@ func BaseImage(tb testing.TB, plat v1.Platform, seed uint64) v1.Image {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture, cf.Variant = plat.OS, plat.Architecture, plat.Variant
 	cf.Config.Entrypoint = []string{"/docker-entrypoint.sh"}
+	cf.Config.Cmd = []string{"nginx", "-g", "daemon off;"} // an nginx-like command: builders keep it or replace it on purpose
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
