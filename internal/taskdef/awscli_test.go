@@ -1,4 +1,4 @@
-package taskdef
+package taskdef_test
 
 import (
 	"bytes"
@@ -7,87 +7,95 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/taskdef"
 )
+
+// debianAWS is the AWS CLI of Debian's awscli package (.ci/run installs
+// it): a second, independent client of the ECS wire protocol.
+const debianAWS = "/usr/bin/aws"
 
 // needAWSCLI returns the path of Debian's aws CLI; without it the test
 // skips, unless PIER_INTEGRATION=1 demands it.
 func needAWSCLI(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("aws")
-	if err != nil {
+	if _, err := os.Stat(debianAWS); err != nil {
 		if os.Getenv("PIER_INTEGRATION") == "1" {
-			t.Fatalf("PIER_INTEGRATION=1 but the aws CLI is not installed: %v", err)
+			t.Fatalf("PIER_INTEGRATION=1 but Debian's aws CLI is not installed: %v (apt-get install awscli)", err)
 		}
-		t.Skip("the aws CLI is not installed")
+		t.Skip("Debian's aws CLI is not installed (apt-get install awscli)")
 	}
-	return path
+	return debianAWS
 }
 
-// fakeECS answers RegisterTaskDefinition and DescribeTaskDefinition like
-// ECS, remembering what was registered.
-type fakeECS struct {
+// recorder passes requests to the simulator and keeps the body of the
+// last RegisterTaskDefinition, so the test sees exactly what the CLI sent.
+type recorder struct {
+	next http.Handler
 	mu   sync.Mutex
-	sent []byte         // the last RegisterTaskDefinition body
-	def  map[string]any // the registered definition, as ECS returns it
-	tags any
+	sent []byte
 }
 
-func (f *fakeECS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	body, _ := io.ReadAll(r.Body)
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	switch r.Header.Get("X-Amz-Target") {
-	case "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition":
-		f.sent = body
-		var def map[string]any
-		if err := json.Unmarshal(body, &def); err != nil {
-			http.Error(w, `{"__type":"ClientException","message":"bad json"}`, 400)
-			return
-		}
-		f.tags = def["tags"]
-		delete(def, "tags")
-		def["taskDefinitionArn"] = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/" + def["family"].(string) + ":50"
-		def["revision"] = 50
-		def["status"] = "ACTIVE"
-		def["registeredAt"] = 1695436179.251
-		def["registeredBy"] = "arn:aws:sts::123456789012:assumed-role/ci/pier"
-		def["compatibilities"] = []string{"EC2"}
-		def["requiresAttributes"] = []map[string]string{{"name": "com.amazonaws.ecs.capability.ecr-auth"}}
-		f.def = def
-		_ = json.NewEncoder(w).Encode(map[string]any{"taskDefinition": def})
-	case "AmazonEC2ContainerServiceV20141113.DescribeTaskDefinition":
-		out := map[string]any{"taskDefinition": f.def}
-		if f.tags != nil {
-			out["tags"] = f.tags
-		}
-		_ = json.NewEncoder(w).Encode(out)
-	default:
-		http.Error(w, `{"__type":"InvalidAction","message":"unexpected"}`, 400)
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	if strings.HasSuffix(req.Header.Get("X-Amz-Target"), ".RegisterTaskDefinition") {
+		r.mu.Lock()
+		r.sent = body
+		r.mu.Unlock()
 	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	r.next.ServeHTTP(w, req)
+}
+
+func generic(t *testing.T, data []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("decoding %s: %v", data, err)
+	}
+	return v
 }
 
 // The real AWS CLI accepts what `pier render` prints as
 // --cli-input-json (botocore validates every member and type against the
-// ECS model), sends the same request, and what its describe-task-definition
-// prints loads back into the same definition.
+// ECS model), sends the same request to the ECS simulator, and what its
+// describe-task-definition prints loads back into the same definition.
 func TestAWSCLIRoundTrip(t *testing.T) {
 	aws := needAWSCLI(t)
 	// The frontend task has the backend's shape; the CLI starts slowly.
 	for _, name := range []string{"backend-task.json", "nexus-task.json"} {
 		t.Run(name, func(t *testing.T) {
-			fake := &fakeECS{}
-			srv := httptest.NewServer(fake)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ecs, err := sim.New().Start(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ecs.Close()
+			target, err := url.Parse(ecs.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{next: httputil.NewSingleHostReverseProxy(target)}
+			srv := httptest.NewServer(rec)
 			defer srv.Close()
+
 			dir := t.TempDir()
-			td := mustLoad(t, fixture(name))
+			td, err := taskdef.Load(filepath.Join("..", "..", "testdata", "inforum", name))
+			if err != nil {
+				t.Fatal(err)
+			}
 			input := filepath.Join(dir, "input.json")
 			if err := os.WriteFile(input, td.JSON(), 0o644); err != nil {
 				t.Fatal(err)
@@ -113,16 +121,19 @@ func TestAWSCLIRoundTrip(t *testing.T) {
 				return out
 			}
 			run("ecs", "register-task-definition", "--cli-input-json", "file://"+input)
-			if got, want := generic(t, fake.sent), generic(t, td.JSON()); !reflect.DeepEqual(got, want) {
-				t.Errorf("the aws CLI sent\n%s\npier renders\n%s", fake.sent, td.JSON())
+			rec.mu.Lock()
+			sent := rec.sent
+			rec.mu.Unlock()
+			if got, want := generic(t, sent), generic(t, td.JSON()); !reflect.DeepEqual(got, want) {
+				t.Errorf("the aws CLI sent\n%s\npier renders\n%s", sent, td.JSON())
 			}
 
 			printed := run("ecs", "describe-task-definition", "--task-definition", td.Family(), "--include", "TAGS")
-			back, err := Parse("describe.json", printed)
+			back, err := taskdef.Parse("describe.json", printed)
 			if err != nil {
 				t.Fatalf("loading what the aws CLI prints: %v\n%s", err, printed)
 			}
-			if d := Diff(td, back); len(d) != 0 {
+			if d := taskdef.Diff(td, back); len(d) != 0 {
 				t.Errorf("Diff(file, described) = %v", d)
 			}
 			if !bytes.Equal(back.JSON(), td.JSON()) {
