@@ -156,19 +156,7 @@ func describe(t *testing.T, a *Artifact) string {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&b, "\nlayer %q %s\n", info.Comment, diffID)
-		rc, err := own[i].Uncompressed()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tr := tar.NewReader(rc)
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, h := range tarHeaders(t, own[i]) {
 			link := ""
 			if h.Linkname != "" {
 				link = " -> " + h.Linkname
@@ -176,12 +164,33 @@ func describe(t *testing.T, a *Artifact) string {
 			fmt.Fprintf(&b, "  %c %04o %d:%d %6d %s %s%s\n", h.Typeflag, h.Mode, h.Uid, h.Gid, h.Size,
 				h.ModTime.UTC().Format("2006-01-02"), h.Name, link)
 		}
-		rc.Close()
 	}
 	for _, h := range cf.History[len(cf.History)-len(a.Layers):] {
 		fmt.Fprintf(&b, "history: %s %q\n", h.Created.Time.UTC().Format(time.RFC3339), h.CreatedBy)
 	}
 	return b.String()
+}
+
+// tarHeaders lists the entries of a layer's uncompressed tar.
+func tarHeaders(t *testing.T, l v1.Layer) []*tar.Header {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var out []*tar.Header
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h)
+	}
 }
 
 func writeJar(t testing.TB, dir string, s bootjar.Spec) string {

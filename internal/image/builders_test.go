@@ -5,7 +5,6 @@ import (
 	"archive/zip"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -162,21 +161,8 @@ func TestFilesBuilder(t *testing.T) {
 func listLayer(t *testing.T, a *Artifact) string {
 	t.Helper()
 	ls, _ := a.Image.Layers()
-	rc, err := ls[len(ls)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	var out []string
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, h := range tarHeaders(t, ls[len(ls)-1]) {
 		kind := "f"
 		if h.Typeflag == tar.TypeDir {
 			kind = "d"
