@@ -5,9 +5,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/image/bootjar"
 )
 
@@ -125,4 +130,69 @@ func FuzzParseManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzSpringBootJar feeds whole jars (zip bytes) to the springboot builder:
+// it never panics, errors name the builder, and every entry of every
+// layer lands under /app, however the zip names it.
+func FuzzSpringBootJar(f *testing.F) {
+	f.Add(bootjar.Bytes(bootjar.Spec{AppVersion: "1.0.0"}))
+	f.Add(bootjar.Bytes(bootjar.Spec{AppVersion: "1.0.0", NoLayersIndex: true}))
+	f.Add(zipOf(f, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\n", "../../etc/passwd": "x"}))
+	f.Add(zipOf(f, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\nSpring-Boot-Layers-Index: idx\n", "idx": "- \"a\":\n  - \"x/\"\n", "x/y": "1", "x": "2"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		jar := filepath.Join(t.TempDir(), "app.jar")
+		if err := os.WriteFile(jar, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := springBootRecipe(&config.SpringBootBuild{Jar: jar, Base: "example.com/base:1"})
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "springboot: ") {
+				t.Fatalf("error without the builder's name: %v", err)
+			}
+			return
+		}
+		defer func() {
+			for _, c := range r.closers {
+				c.Close()
+			}
+		}()
+		for _, spec := range r.layers {
+			entries, err := spec.normalize()
+			if err != nil {
+				continue
+			}
+			for _, e := range entries {
+				if e.name != "app" && !strings.HasPrefix(e.name, "app/") {
+					t.Fatalf("%s: entry %q outside /app", spec.comment, e.name)
+				}
+			}
+			// A zip whose sizes lie fails here with an error, not a panic.
+			_ = writeTar(io.Discard, entries, time.Unix(0, 0))
+		}
+	})
+}
+
+// zipOf makes a zip archive of name → content, in name order.
+func zipOf(t testing.TB, files map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, files[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
