@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -91,7 +92,7 @@ func TestOCISources(t *testing.T) {
 }
 
 // tarDir writes dir as a tar (an OCI archive when dir is a layout).
-func tarDir(t *testing.T, dir, out string) {
+func tarDir(t testing.TB, dir, out string) {
 	t.Helper()
 	f, err := os.Create(out)
 	if err != nil {
@@ -224,6 +225,19 @@ func TestBuildErrors(t *testing.T) {
 	writeZip(t, slip, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\r\n\r\n", "../../etc/cron.d/x": "* * * * * root sh\n"})
 	must(t, os.MkdirAll(filepath.Join(dir, "conf"), 0o755))
 	must(t, os.WriteFile(filepath.Join(dir, "conf", "x"), []byte("x"), 0o644))
+	ociSlip := func(entry string) string {
+		p := filepath.Join(dir, fmt.Sprintf("slip-%d.oci.tar", len(entry)))
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		for _, n := range []string{"oci-layout", entry} {
+			must(t, tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: 0o644, Size: 2}))
+			_, err := tw.Write([]byte("{}"))
+			must(t, err)
+		}
+		must(t, tw.Close())
+		must(t, os.WriteFile(p, buf.Bytes(), 0o644))
+		return p
+	}
 	for _, tc := range []struct {
 		name      string
 		img       *config.Image
@@ -239,6 +253,8 @@ func TestBuildErrors(t *testing.T) {
 		{"missing platform", &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: amd, Config: filepath.Join(testdata, "backend/nginx.conf")}}, []string{"linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"relative destination", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"etc/x": filepath.Join(dir, "conf", "x")}}}, nil, "must be an absolute path"},
 		{"two sources for one path", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc": filepath.Join(dir, "conf"), "/etc/x": filepath.Join(dir, "conf", "x")}}}, nil, `two sources for "/etc/x"`},
+		{"oci archive entry above it", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("../../x")}}, nil, `entry "../../x" escapes the archive`},
+		{"oci archive entry ..", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("./..")}}, nil, `entry "./.." escapes the archive`},
 		{"missing file", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc/y": filepath.Join(dir, "nope")}}}, nil, "reading"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

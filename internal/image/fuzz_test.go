@@ -3,6 +3,7 @@ package image
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/image/bootjar"
+	"github.com/pier-deploy/pier/internal/registry/registrytest"
 )
 
 // jarEntry reads one entry of the generated test jar, for seed corpora.
@@ -195,4 +203,53 @@ func zipOf(t testing.TB, files map[string]string) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// FuzzOCIArchive feeds arbitrary bytes as an `oci:` tarball (an OCI archive
+// or a docker save): never a panic, never a file written outside the
+// build cache, and an image that builds has a digest.
+func FuzzOCIArchive(f *testing.F) {
+	img := registrytest.BaseImage(f, v1.Platform{OS: "linux", Architecture: "amd64"}, 3)
+	dir := f.TempDir()
+	lp, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := lp.AppendImage(img); err != nil {
+		f.Fatal(err)
+	}
+	archive := filepath.Join(dir, "image.oci.tar")
+	tarDir(f, filepath.Join(dir, "layout"), archive)
+	saved := filepath.Join(dir, "saved.tar")
+	if err := tarball.WriteToFile(saved, name.MustParseReference("example.com/app:1"), img); err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range []string{archive, saved} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root := t.TempDir()
+		src := filepath.Join(root, "in", "image.tar")
+		if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(src, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cache := filepath.Join(root, "cache")
+		a, err := Build(context.Background(), &config.File{}, &config.Image{Name: "app", OCI: &config.OCIBuild{Path: src}}, WithCacheDir(cache))
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if e.Name() != "in" && e.Name() != "cache" {
+				t.Fatalf("reading the archive wrote %s outside the cache", e.Name())
+			}
+		}
+		if err == nil && a.Digest.Hex == "" {
+			t.Fatal("built without a digest")
+		}
+	})
 }

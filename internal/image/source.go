@@ -87,7 +87,10 @@ func buildOCI(b *config.OCIBuild, o *options, a *Artifact) error {
 		} else {
 			a.Image, err = idx.Image(d.Digest)
 		}
-		return err
+		if err != nil {
+			return fmt.Errorf("oci: reading %s from %s: %w", d.Digest, b.Path, err)
+		}
+		return nil
 	default:
 		for _, d := range im.Manifests {
 			if !d.MediaType.IsImage() || d.Platform == nil {
@@ -99,7 +102,7 @@ func buildOCI(b *config.OCIBuild, o *options, a *Artifact) error {
 		for _, d := range im.Manifests {
 			img, err := idx.Image(d.Digest)
 			if err != nil {
-				return err
+				return fmt.Errorf("oci: reading %s (%s) from %s: %w", d.Digest, d.Platform, b.Path, err)
 			}
 			imgs = append(imgs, img)
 			plats = append(plats, d.Platform)
@@ -162,7 +165,7 @@ func (c *Cache) extractArchive(file string) (string, error) {
 			return "", fmt.Errorf("reading %s: %w", file, err)
 		}
 		rel := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
-		if rel == "." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
+		if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") || path.IsAbs(rel) {
 			if rel == "." {
 				continue
 			}
