@@ -283,6 +283,24 @@ func TestPushSandboxTwice(t *testing.T) {
 	if want := zero.ReplaceAllString(first, " (0 blobs, 0 bytes uploaded)"); again != want {
 		t.Errorf("second push printed\n%s\nwant\n%s", again, want)
 	}
+
+	// Other content under the same (immutable) tag: refused, naming the
+	// digest that holds the tag.
+	var stdout, stderr strings.Builder
+	getenv := func(k string) string {
+		if k == "SOURCE_DATE_EPOCH" {
+			return "1700000000"
+		}
+		return s.getenv(k)
+	}
+	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: getenv, Globals: Globals{File: inforumYAML, Output: "text"}}
+	if code := runPush(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, []string{"front-next"}); code != ExitFailed {
+		t.Fatalf("pushing a rebuilt front-next to the taken tag: exit %d, want %d\n%s", code, ExitFailed, stderr.String())
+	}
+	held := regexp.MustCompile(`front-next@(sha256:[0-9a-f]{64})`).FindStringSubmatch(first)
+	if held == nil || !strings.Contains(stderr.String(), held[1]) || !strings.Contains(stderr.String(), "immutable") {
+		t.Errorf("stderr does not name the digest holding the tag (%v):\n%s", held, stderr.String())
+	}
 }
 
 // TestBuildSandboxReproducible builds the inforum images on the sandbox's
