@@ -31,7 +31,8 @@ else pier/ under the user cache directory), so a later push or build reuses them
 reproducible: files and the image config carry SOURCE_DATE_EPOCH (default 0).
 
 Base images are read with the Docker config's credentials, and with an ECR token (from the
-usual AWS credentials) for bases in ECR.
+usual AWS credentials) for bases in ECR. With --sandbox they come from the stand-ins of a
+private simulator instead: no internet, no AWS account.
 
 Prints NAME sha256:… per image; with --output json, {"images": [{name, repository, digest,
 mediaType, layers: [{comment, digest, size, cached}]}]}. Progress goes to stderr.`,

@@ -21,7 +21,8 @@ digest. Blobs the registry already has are skipped, base layers in the same regi
 mounted, and a blob several images need is uploaded once. A missing ECR repository is created
 (immutable tags, scan on push) when createRepositories: true. Pushing the same image to an
 immutable tag again succeeds; a different image on a taken tag is an error naming the digest
-that holds it.
+that holds it. With --sandbox, images build on a private simulator's stand-in bases and go to
+its ECR: no internet, no AWS account.
 
 Prints one line per image: NAME REPOSITORY@sha256:… (N blobs, M bytes uploaded); with
 --output json, {"images": [...]} with the same data.`,
