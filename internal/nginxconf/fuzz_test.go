@@ -64,3 +64,31 @@ func FuzzParse(f *testing.F) {
 		_ = cfg.HeaderOverrides()
 	})
 }
+
+// FuzzRewriteForCheck: the copy `nginx -t` reads keeps every line where the
+// user wrote it (nginx's messages point into the user's file) and still
+// parses.
+func FuzzRewriteForCheck(f *testing.F) {
+	for _, path := range fixtures(f) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("user nginx\n  www;\npid /run/nginx.pid;\nhttp {\n  proxy_temp_path /p;\n  include \"/etc/nginx/a b.conf\";\n  upstream u { server app:81; }\n  server { location / { proxy_pass http://next:3000/x; } }\n}\n"))
+	f.Add([]byte("http { include '/a\nb;c'; server { location / { proxy_pass https://h$x; } } }"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("f.conf", data)
+		if err != nil {
+			return
+		}
+		out := rewriteForCheck(cfg, data, "/R", []string{"client_body_temp_path", "proxy_temp_path"})
+		if got, want := bytes.Count(out, []byte("\n")), bytes.Count(data, []byte("\n")); got != want {
+			t.Fatalf("rewriting changed %d lines into %d:\n%s\n---\n%s", want, got, data, out)
+		}
+		if _, err := Parse("f.conf", out); err != nil {
+			t.Fatalf("the rewritten config does not parse: %v\n%s\n---\n%s", err, data, out)
+		}
+	})
+}
