@@ -140,7 +140,7 @@ func TestInputErrors(t *testing.T) {
 		edits map[string][2]string
 		file  string // the file named in the error, relative to the copy
 		where string // line:col
-		says  string
+		says  string // DIR stands for the copy's directory
 	}{
 		{"truncated JSON", map[string][2]string{"backend-task.json": {`"tags": []` + "\n}", `"tags": [`}},
 			"backend-task.json", `\d+:\d+`, ""},
@@ -151,7 +151,7 @@ func TestInputErrors(t *testing.T) {
 		{"nginx syntax error", map[string][2]string{"backend/nginx.conf": {"location / {", "location / {{"}},
 			"backend/nginx.conf", `\d+:\d+`, ""},
 		{"missing task definition", map[string][2]string{"pier.yaml": {"taskDefinition: backend-task.json", "taskDefinition: backend.json"}},
-			"pier.yaml", `31:3`, `service "backend": task definition: open`},
+			"pier.yaml", `31:3`, `service "backend": reading task definition DIR/backend.json: no such file or directory; check its taskDefinition:`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,7 +161,8 @@ func TestInputErrors(t *testing.T) {
 				t.Fatalf("exit %d, want %d; stderr:\n%s\nstdout:\n%s", code, ExitUsage, stderr, stdout)
 			}
 			file := filepath.Join(filepath.Dir(pier), tt.file)
-			re := regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `:` + tt.where + `: .*` + regexp.QuoteMeta(tt.says))
+			says := strings.ReplaceAll(tt.says, "DIR", filepath.Dir(pier))
+			re := regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `:` + tt.where + `: .*` + regexp.QuoteMeta(says))
 			if !re.MatchString(stderr) {
 				t.Errorf("stderr does not start with %s:%s: …%s:\n%s", tt.file, tt.where, tt.says, stderr)
 			}

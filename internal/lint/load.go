@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/nginxconf"
@@ -38,7 +39,7 @@ func Load(f *config.File) (*Input, error) {
 		td, err := taskdef.Load(s.TaskDefinition)
 		if err != nil {
 			failed[s.TaskDefinition] = true
-			errs = append(errs, inputError(s.Pos, fmt.Sprintf("service %q: task definition", s.Name), err))
+			errs = append(errs, inputError(s.Pos, fmt.Sprintf("service %q", s.Name), "task definition", "taskDefinition", err))
 			continue
 		}
 		byPath[s.TaskDefinition] = td
@@ -50,7 +51,7 @@ func Load(f *config.File) (*Input, error) {
 		}
 		data, err := os.ReadFile(img.Nginx.Config)
 		if err != nil {
-			errs = append(errs, inputError(img.Nginx.Pos, fmt.Sprintf("image %q: nginx config", img.Name), err))
+			errs = append(errs, inputError(img.Nginx.Pos, fmt.Sprintf("image %q", img.Name), "nginx config", "config", err))
 			continue
 		}
 		cfg, err := nginxconf.Parse(img.Nginx.Config, data)
@@ -67,11 +68,13 @@ func Load(f *config.File) (*Input, error) {
 }
 
 // inputError gives an unreadable file the position of the pier.yaml entry
-// that names it; parse errors already carry their own.
-func inputError(at config.Pos, what string, err error) error {
+// that names it, and says which key to fix; parse errors already carry
+// their own position.
+func inputError(at config.Pos, who, what, key string, err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) {
-		return &config.Error{Pos: at, Msg: fmt.Sprintf("%s: %v", what, pe)}
+		return &config.Error{Pos: at, Msg: fmt.Sprintf("%s: reading %s %s: %v; check its %s: (a relative path starts at the directory of %s)",
+			who, what, pe.Path, pe.Err, key, filepath.Base(at.File))}
 	}
 	return err
 }
