@@ -150,6 +150,14 @@ func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact
 	}
 	opts := append([]image.Option{image.WithKeychain(p.Keychain()), image.WithGetenv(r.env.Getenv), image.WithCache(cache),
 		image.WithProgress(func(a *image.Artifact) {
+			// copy: and oci: take an image as it is: no layers to count.
+			if img := r.file.Image(a.Name); img != nil && img.Copy != nil {
+				fmt.Fprintf(r.env.Stderr, "%s: built %s (copy of %s, unchanged)\n", a.Name, a.Digest, img.Copy.Source)
+				return
+			} else if img != nil && img.OCI != nil {
+				fmt.Fprintf(r.env.Stderr, "%s: built %s (read from %s, unchanged)\n", a.Name, a.Digest, img.OCI.Path)
+				return
+			}
 			built, cached, size := 0, 0, int64(0)
 			for _, l := range a.Layers {
 				if l.Cached {
@@ -159,7 +167,11 @@ func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact
 				}
 				size += l.Size
 			}
-			fmt.Fprintf(r.env.Stderr, "%s: built %s (%d layers: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), cached, built, size)
+			layers := "layers"
+			if len(a.Layers) == 1 {
+				layers = "layer"
+			}
+			fmt.Fprintf(r.env.Stderr, "%s: built %s (%d %s: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), layers, cached, built, size)
 		})}, r.buildOpts...)
 	// One BuildAll: each base tag is resolved once for the whole run.
 	return image.BuildAll(ctx, r.file, names, opts...)

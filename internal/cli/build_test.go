@@ -315,6 +315,10 @@ func TestBuildSandboxReproducible(t *testing.T) {
 		if code != ExitOK {
 			t.Fatalf("exit %d\n%s", code, stderr)
 		}
+		if !regexp.MustCompile(`\nnexus: built sha256:[0-9a-f]{64} \(copy of docker\.io/sonatype/nexus3:3\.72\.0, unchanged\)\n`).MatchString(stderr) ||
+			!regexp.MustCompile(`\nfront-nginx: built sha256:[0-9a-f]{64} \(1 layer: [01] from cache, [01] built; \d+ bytes\)\n`).MatchString(stderr) {
+			t.Errorf("progress lines:\n%s", stderr)
+		}
 		out := map[string]string{}
 		for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
 			name, digest, _ := strings.Cut(l, " ")
