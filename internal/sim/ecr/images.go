@@ -213,14 +213,22 @@ type batchGetImageOut struct {
 	Failures []imageFailure `json:"failures"`
 }
 
+// checkImageIDs enforces ECR's bounds on a batch's imageIds.
+func checkImageIDs(ids []imageID) error {
+	if len(ids) == 0 || len(ids) > 100 {
+		return errorf("InvalidParameterException",
+			"Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+	}
+	return nil
+}
+
 func (s *Service) batchGetImage(w http.ResponseWriter, r *http.Request) {
 	handle(w, r, func(in *batchGetImageIn) (*batchGetImageOut, error) {
 		if err := s.checkRegistryID(in.RegistryID); err != nil {
 			return nil, err
 		}
-		if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-			return nil, errorf("InvalidParameterException",
-				"Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+		if err := checkImageIDs(in.ImageIDs); err != nil {
+			return nil, err
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -324,9 +332,8 @@ func (s *Service) batchDeleteImage(w http.ResponseWriter, r *http.Request) {
 		if err := s.checkRegistryID(in.RegistryID); err != nil {
 			return nil, err
 		}
-		if len(in.ImageIDs) == 0 || len(in.ImageIDs) > 100 {
-			return nil, errorf("InvalidParameterException",
-				"Invalid parameter at 'imageIds' failed to satisfy constraint: 'Member must have length between 1 and 100'")
+		if err := checkImageIDs(in.ImageIDs); err != nil {
+			return nil, err
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
