@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -87,6 +89,13 @@ type actionRun struct {
 // action.yml) and extra environment.
 func runActionBinary(t *testing.T, inputs, extraEnv map[string]string) actionRun {
 	t.Helper()
+	return runActionBinaryWatching(t, inputs, extraEnv, nil)
+}
+
+// runActionBinaryWatching is runActionBinary calling watch with each line pier writes
+// to stderr as it comes, and the process, so a test can signal it at a given phase.
+func runActionBinaryWatching(t *testing.T, inputs, extraEnv map[string]string, watch func(line string, p *os.Process)) actionRun {
+	t.Helper()
 	bin := pierBinary(t)
 	tmp, home, tmpdir := t.TempDir(), t.TempDir(), t.TempDir()
 	outFile, sumFile := filepath.Join(tmp, "output"), filepath.Join(tmp, "summary")
@@ -110,8 +119,23 @@ func runActionBinary(t *testing.T, inputs, extraEnv map[string]string) actionRun
 	cmd.Dir = repoRoot // docker run --workdir /github/workspace
 	cmd.Env = env
 	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	cmd.Stdout = &stdout
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		stderr.WriteString(sc.Text() + "\n")
+		if watch != nil {
+			watch(sc.Text(), cmd.Process)
+		}
+	}
+	err = cmd.Wait()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -494,5 +518,45 @@ func TestActionPushSandbox(t *testing.T) {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.summary)
 		}
+	}
+}
+
+// TestActionCancelled: the workflow is cancelled in the middle of the backend's
+// rollout (the runner sends SIGTERM to the container's pier). pier reverses the step in
+// flight, and the action still writes its outputs and summary: result rolled-back.
+func TestActionCancelled(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "world.yaml")
+	// 60 virtual seconds per real second, so the rollout has a middle to interrupt.
+	if err := os.WriteFile(world, []byte("speed: 60\nservices:\n  backend: {deregistrationDelay: 5s}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	signalled := false
+	r := runActionBinaryWatching(t, map[string]string{
+		"config":   "testdata/inforum/pier.yaml",
+		"services": "backend",
+		"sandbox":  "true",
+		"args":     "--sandbox-world '" + world + "' --grace 30m",
+	}, nil, func(line string, p *os.Process) {
+		if !signalled && strings.HasPrefix(line, "==> rollout backend") {
+			signalled = true
+			if err := p.Signal(syscall.SIGTERM); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if !signalled {
+		t.Fatalf("never saw the rollout start:\n%s", r)
+	}
+	if r.code != ExitRolledBack || r.outputs["result"] != "rolled-back" {
+		t.Fatalf("exit %d, result %q; want 3 and rolled-back:\n%s", r.code, r.outputs["result"], r)
+	}
+	if !strings.Contains(r.summary, "## pier deploy: ↩️ rolled back") || !strings.Contains(r.summary, "### backend: rolled-back") {
+		t.Errorf("the summary does not tell the cancelled run:\n%s", r.summary)
+	}
+	if !strings.Contains(r.summary, "**Cause:** cancelled while waiting for deployment") {
+		t.Errorf("the summary does not give cancellation as the cause:\n%s", r.summary)
+	}
+	if !strings.Contains(r.stderr, "cancelled") {
+		t.Errorf("the log does not say the run was cancelled:\n%s", r.stderr)
 	}
 }
