@@ -68,7 +68,7 @@ func TestScenarioUnhealthyTargetsAreReplaced(t *testing.T) {
 	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("c"), Service: aws.String("web"), TaskDefinition: aws.String(bad)}))(t)
 	e.advance(15 * time.Minute)
 	s = e.service(t, "c", "web")
-	if !hasEvent(s, "is unhealthy in (target-group "+tg+") due to (reason Health checks failed).") {
+	if !hasEvent(s, "is unhealthy in (target-group "+tg+") due to (reason Health checks failed with these codes: [502]).") {
 		t.Errorf("no ELB health check event:\n%s", eventLog(s))
 	}
 	stopped := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c"), ServiceName: aws.String("web"), DesiredStatus: ecstypes.DesiredStatusStopped}))(t)

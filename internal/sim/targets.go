@@ -100,6 +100,11 @@ func (w *World) registerTargets(t *task, now time.Time) {
 	}
 }
 
+// elbFailure is the target-health description ELBv2 gives a target that
+// answers its HTTP health check with 502; ECS quotes the description in the
+// service event ("… due to (reason Health checks failed with these codes: [502]).").
+const elbFailure = "Health checks failed with these codes: [502]"
+
 // checkTargets moves target health along and stops a task whose target
 // turned unhealthy once the service's grace period is over. It reports
 // whether the task was stopped.
@@ -120,7 +125,7 @@ func (w *World) checkTargets(t *task, now time.Time) bool {
 			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "healthy", "", "")
 		case !tg.failAt.IsZero() && !now.Before(tg.failAt) && tg.state != "unhealthy":
 			tg.state = "unhealthy"
-			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "unhealthy", "Target.ResponseCodeMismatch", "Health checks failed with these codes: [502]")
+			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "unhealthy", "Target.ResponseCodeMismatch", elbFailure)
 		}
 	}
 	s := t.service
@@ -139,7 +144,7 @@ func (w *World) checkTargets(t *task, now time.Time) bool {
 		if t.instance != nil && t.eniIP == "" {
 			where = fmt.Sprintf("(instance %s) (port %d)", tg.id, tg.port)
 		}
-		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason Health checks failed).", s.name, where, tg.tgArn))
+		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason %s).", s.name, where, tg.tgArn, elbFailure))
 		w.taskFailed(t, now)
 		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Task failed ELB health checks in (target-group %s)", tg.tgArn), now)
 		return true
