@@ -53,6 +53,10 @@ func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) in
 		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
 		return ExitUsage
 	}
+	if _, err := image.SourceDateEpoch(env.Getenv); err != nil {
+		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+		return ExitUsage
+	}
 	run := newImageRun(env, f)
 	closeSandbox, code := run.sandbox(ctx, "build", sb)
 	if code != ExitOK {

@@ -342,4 +342,10 @@ func TestBuildSandboxReproducible(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "--sandbox-world needs --sandbox") {
 		t.Errorf("--sandbox-world alone: exit %d, stderr %s", code, stderr)
 	}
+	for _, cmd := range []string{"build", "push"} {
+		code, _, stderr = runPier(t, map[string]string{"SOURCE_DATE_EPOCH": "yesterday"}, cmd, "--sandbox", "-f", inforum)
+		if code != ExitUsage || !strings.HasPrefix(stderr, "pier "+cmd+`: SOURCE_DATE_EPOCH="yesterday" is not a number`) {
+			t.Errorf("%s with a bad SOURCE_DATE_EPOCH: exit %d, want %d before starting anything; stderr:\n%s", cmd, code, ExitUsage, stderr)
+		}
+	}
 }

@@ -43,6 +43,10 @@ func runPush(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int
 		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
 		return ExitUsage
 	}
+	if _, err := image.SourceDateEpoch(env.Getenv); err != nil {
+		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
+		return ExitUsage
+	}
 	run := newImageRun(env, f)
 	closeSandbox, code := run.sandbox(ctx, "push", sb)
 	if code != ExitOK {

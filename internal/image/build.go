@@ -138,7 +138,7 @@ func makeOptions(opts []Option) (*options, error) {
 		}
 	}
 	if o.epoch == nil {
-		t, err := epochFromEnv(o.getenv)
+		t, err := SourceDateEpoch(o.getenv)
 		if err != nil {
 			return nil, err
 		}
@@ -164,8 +164,10 @@ func makeOptions(opts []Option) (*options, error) {
 	return o, nil
 }
 
-// epochFromEnv reads SOURCE_DATE_EPOCH (seconds since 1970, default 0).
-func epochFromEnv(getenv func(string) string) (time.Time, error) {
+// SourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970, default 0),
+// the time every file, config and history entry of a built image carries.
+// Commands check it up front, so a bad value is a usage error.
+func SourceDateEpoch(getenv func(string) string) (time.Time, error) {
 	s := strings.TrimSpace(getenv("SOURCE_DATE_EPOCH"))
 	if s == "" {
 		return time.Unix(0, 0).UTC(), nil

@@ -41,6 +41,7 @@
 //	}
 //
 // BuildAll builds images in parallel (one per CPU) and returns them in file
-// order. Build builds one image; Select picks images by name; WithCacheDir,
-// WithCache, WithEpoch and WithTransport exist for tests and the sandbox.
+// order. Build builds one image; Select picks images by name; SourceDateEpoch
+// checks SOURCE_DATE_EPOCH up front; WithCacheDir, WithCache, WithEpoch and
+// WithTransport exist for tests and the sandbox.
 package image
