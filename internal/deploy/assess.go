@@ -194,16 +194,23 @@ func (r *rollout) progress(svc *types.Service) int32 {
 // rollout, oldest first. ECS lists the newest first and suppresses repeats
 // for hours, so pier reads state and treats each event as news once.
 func (r *rollout) newEvents(events []types.ServiceEvent) []types.ServiceEvent {
+	return newEvents(r.seenEvents, r.since, events)
+}
+
+// newEvents returns the events whose ids are not in seen and that are not
+// older than since, oldest first, and adds them to seen. Every wait of a
+// service's run shares one seen set, so an event is news exactly once.
+func newEvents(seen map[string]bool, since time.Time, events []types.ServiceEvent) []types.ServiceEvent {
 	var out []types.ServiceEvent
 	// ECS lists the newest first; events of one scheduler pass share a
 	// timestamp, so the list order (reversed) is the order they happened in.
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
 		id := str(e.Id)
-		if r.seenEvents[id] || (e.CreatedAt != nil && e.CreatedAt.Before(r.since)) {
+		if seen[id] || (e.CreatedAt != nil && e.CreatedAt.Before(since)) {
 			continue
 		}
-		r.seenEvents[id] = true
+		seen[id] = true
 		out = append(out, e)
 	}
 	return out

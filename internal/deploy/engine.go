@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/plan"
@@ -192,6 +193,10 @@ type run struct {
 
 	phase    *report.Phase
 	stopSeen map[string]bool
+	// seen holds the ids of the service events already reported: every
+	// wait of the run (scale-down, rollout, health check, rollback) shares
+	// it, so each event is printed once, as it appears.
+	seen map[string]bool
 }
 
 func (r *run) name() string { return r.t.Plan.Name }
@@ -200,7 +205,7 @@ func (r *run) do(ctx context.Context) report.Service {
 	p := r.t.Plan
 	r.rep = report.Service{Name: p.Name, Service: p.Service, Cluster: p.Cluster, Strategy: p.Strategy,
 		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
-	r.stopSeen = map[string]bool{}
+	r.stopSeen, r.seen = map[string]bool{}, map[string]bool{}
 	switch {
 	case p.Action == plan.Missing:
 		r.finish(report.Failed, Cause{ServiceGone, fmt.Sprintf("ECS service %s does not exist in cluster %s", p.Service, p.Cluster)})
@@ -215,6 +220,45 @@ func (r *run) do(ctx context.Context) report.Service {
 	r.endPhase("ok")
 	r.rep.Finished = r.d.o.clock.Now()
 	return r.rep
+}
+
+// watch follows a deployment with the run's shared record of seen events.
+func (r *run) watch(deployment, taskDef, previous string, want int32, since time.Time, cb bool) *rollout {
+	ro := newRollout(deployment, taskDef, previous, want, since, cb)
+	ro.seenEvents = r.seen
+	return ro
+}
+
+// reportEvents reports the service's events that are news (not seen yet,
+// not older than since), for waits that read no verdict from them.
+func (r *run) reportEvents(svc *types.Service, since time.Time) {
+	if svc == nil {
+		return
+	}
+	for _, e := range newEvents(r.seen, since, svc.Events) {
+		r.event(e)
+	}
+}
+
+// begin is the start both strategies share: nothing happens once the run
+// is cancelled; the task definition to run is registered (or reused), and
+// a cancel that came meanwhile stops the run before the service changes.
+func (r *run) begin(ctx context.Context) (string, bool) {
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.finish(report.Failed, Cause{Cancelled, "cancelled before anything was changed"})
+		return "", false
+	}
+	taskDef, err := r.target(ctx)
+	if err != nil {
+		r.endPhase("failed")
+		r.finish(report.Failed, Cause{APIError, err.Error()})
+		return "", false
+	}
+	if cancelled, _ := r.d.cancelled(); cancelled {
+		r.finish(report.Failed, Cause{Cancelled, "cancelled before the service was changed; nothing changed"})
+		return "", false
+	}
+	return taskDef, true
 }
 
 func (r *run) finish(o report.Outcome, c Cause) {

@@ -19,18 +19,8 @@ import (
 // earlier one is confirmed STOPPED.
 func (r *run) recreate(ctx context.Context) {
 	p := r.t.Plan
-	if cancelled, _ := r.d.cancelled(); cancelled {
-		r.finish(report.Failed, Cause{Cancelled, "cancelled before anything was changed"})
-		return
-	}
-	taskDef, err := r.target(ctx)
-	if err != nil {
-		r.endPhase("failed")
-		r.finish(report.Failed, Cause{APIError, err.Error()})
-		return
-	}
-	if cancelled, _ := r.d.cancelled(); cancelled {
-		r.finish(report.Failed, Cause{Cancelled, "cancelled before the service was changed; nothing changed"})
+	taskDef, ok := r.begin(ctx)
+	if !ok {
 		return
 	}
 
@@ -70,7 +60,7 @@ func (r *run) recreate(ctx context.Context) {
 	r.d.emit(r.name(), report.Note, fmt.Sprintf("started %s with desired count %d: deployment %s", shortTD(taskDef), p.DesiredCount.New, id))
 	// The circuit breaker's own rollback would start an old task beside a
 	// stopping new one; pier reverses itself instead, so it is not awaited.
-	ro := newRollout(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
+	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
 	v, _ := r.wait(ctx, ro, r.timeout(), true)
 	if v.state == completed {
 		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
@@ -149,6 +139,7 @@ func (r *run) waitStopped(ctx context.Context) (bool, string) {
 			continue
 		}
 		state = describeState(s.svc)
+		r.reportEvents(s.svc, since)
 		if drained(s.svc) {
 			ok, err := r.allStopped(ctx, stopped)
 			if err == nil && ok {

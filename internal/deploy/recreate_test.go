@@ -54,6 +54,7 @@ func TestRecreateScenarios(t *testing.T) {
 			if live := e.w.MaxLiveTasks("inforum", "nexus"); live > 1 {
 				t.Errorf("%d Nexus tasks were live at once", live)
 			}
+			eventsReportedOnce(t, e, "nexus", run)
 		})
 	}
 }
@@ -137,5 +138,36 @@ func TestCancelMidDeployment(t *testing.T) {
 				t.Errorf("%d tasks held the Nexus data directory at once", h)
 			}
 		})
+	}
+}
+
+// eventsReportedOnce checks that every event ECS recorded for the service
+// while the run went on (scale-down, rollout, health check, rollback
+// alike) is in the report exactly once.
+func eventsReportedOnce(t *testing.T, e *env, service string, run *report.Run) {
+	t.Helper()
+	_, _, svc := e.running(t, service)
+	var rep *report.Service
+	for i := range run.Services {
+		if run.Services[i].Name == service {
+			rep = &run.Services[i]
+		}
+	}
+	got := map[string]int{}
+	for _, ev := range rep.Events {
+		got[ev.Time.UTC().Format(time.RFC3339)+" "+ev.Message]++
+	}
+	n := 0
+	for _, ev := range svc.Events {
+		if ev.CreatedAt.Before(run.Started) {
+			continue
+		}
+		n++
+		if k := ev.CreatedAt.UTC().Format(time.RFC3339) + " " + *ev.Message; got[k] != 1 {
+			t.Errorf("ECS event reported %d times, want once: %s", got[k], k)
+		}
+	}
+	if n == 0 {
+		t.Errorf("ECS recorded no event for %s during the run", service)
 	}
 }

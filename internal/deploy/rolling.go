@@ -20,18 +20,8 @@ func (r *run) timeout() time.Duration {
 // rolling is ECS's own rolling update, watched on our deployment id.
 func (r *run) rolling(ctx context.Context) {
 	p := r.t.Plan
-	if cancelled, _ := r.d.cancelled(); cancelled {
-		r.finish(report.Failed, Cause{Cancelled, "cancelled before anything was changed"})
-		return
-	}
-	taskDef, err := r.target(ctx)
-	if err != nil {
-		r.endPhase("failed")
-		r.finish(report.Failed, Cause{APIError, err.Error()})
-		return
-	}
-	if cancelled, _ := r.d.cancelled(); cancelled {
-		r.finish(report.Failed, Cause{Cancelled, "cancelled before the service was updated; nothing changed"})
+	taskDef, ok := r.begin(ctx)
+	if !ok {
 		return
 	}
 	r.startPhase("update")
@@ -45,7 +35,7 @@ func (r *run) rolling(ctx context.Context) {
 	r.rep.Deployment = id
 	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, id))
 	r.startPhase("rollout")
-	ro := newRollout(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
+	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	v, last := r.wait(ctx, ro, r.timeout(), true)
@@ -111,7 +101,7 @@ func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service
 // after a cancel until the grace period ends: a rollback is the safe state.
 func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (bool, string) {
 	p := r.t.Plan
-	ro := newRollout(id, p.Current.Arn, "", p.DesiredCount.Old, since, false)
+	ro := r.watch(id, p.Current.Arn, "", p.DesiredCount.Old, since, false)
 	deadline := since.Add(r.timeout())
 	var last *types.Service
 	for {

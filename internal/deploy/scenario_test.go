@@ -87,6 +87,7 @@ func TestRollingScenarios(t *testing.T) {
 			if s.Final.String() != tt.final {
 				t.Errorf("report says the service ends on %s, ECS says %s", s.Final, td)
 			}
+			eventsReportedOnce(t, e, "backend", run)
 		})
 	}
 }

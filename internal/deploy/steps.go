@@ -244,9 +244,11 @@ func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
 			return Cause{Cancelled, "cancelled during the health check of " + h.URL}
 		}
-		if s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, since); s.err != nil && ctx.Err() != nil {
+		s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, since)
+		if s.err != nil && ctx.Err() != nil {
 			return Cause{Cancelled, s.err.Error()}
 		}
+		r.reportEvents(s.svc, since)
 	}
 }
 
