@@ -55,7 +55,7 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		if err != nil {
 			return nil, err
 		}
-		return &awsTarget{clients: awsapi.New(cfg), clock: wallClock{}, close: func() {}}, nil
+		return &awsTarget{clients: awsapi.New(cfg), clock: deploy.WallClock{}, close: func() {}}, nil
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	srv, closeSrv := s.srv, func() {}
@@ -91,19 +91,4 @@ func (t *awsTarget) images(r *imageRun) {
 	r.ecr = ecr.NewFromConfig(t.clients.Config)
 	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
 	r.buildOpts = append(r.buildOpts, image.WithTransport(t.server.RegistryTransport()))
-}
-
-// wallClock is real time for real AWS.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

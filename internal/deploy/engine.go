@@ -33,10 +33,14 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
-type realClock struct{}
+// WallClock is real time, for real AWS: the default Clock.
+type WallClock struct{}
 
-func (realClock) Now() time.Time { return time.Now() }
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+// Now is time.Now.
+func (WallClock) Now() time.Time { return time.Now() }
+
+// Sleep waits d, or until ctx is done.
+func (WallClock) Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -96,7 +100,7 @@ type Deployer struct {
 
 // New returns a Deployer over the ECS API.
 func New(api awsapi.ECS, opts ...Option) *Deployer {
-	o := options{clock: realClock{}, observer: ObserverFunc(func(report.Progress) {}),
+	o := options{clock: WallClock{}, observer: ObserverFunc(func(report.Progress) {}),
 		http: &http.Client{Timeout: 10 * time.Second}, grace: 2 * time.Minute}
 	for _, opt := range opts {
 		opt(&o)
