@@ -330,3 +330,32 @@ func TestHas(t *testing.T) {
 		t.Errorf("platforms %v, %v", plats, err)
 	}
 }
+
+// TestECRFoundThroughTheToken: with no registry: and no declared host, pier
+// pushes to the registry ECR's token names and treats it as ECR even when
+// its name does not look like one (an endpoint from AWS_ENDPOINT_URL_ECR):
+// missing repositories are created, immutable.
+func TestECRFoundThroughTheToken(t *testing.T) {
+	s := newSimECR(t)
+	f := inforum(t, "", func(ref string) string { return s.base(t, ref) })
+	f.Images = f.Images[2:3] // backend-nginx
+	p, err := NewPusher(WithECR(s.api), WithCreateRepositories(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := p.Registry(context.Background(), "")
+	if err != nil || host != s.host {
+		t.Fatalf("Registry() = %q, %v; want the token's proxy endpoint %s", host, err, s.host)
+	}
+	js, err := JobsFor(host, "v1", build(t, f, t.TempDir(), image.WithKeychain(p.Keychain())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PushAll(context.Background(), js); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.api.DescribeRepositories(context.Background(), &ecr.DescribeRepositoriesInput{RepositoryNames: []string{"backend-nginx"}})
+	if err != nil || len(out.Repositories) != 1 || out.Repositories[0].ImageTagMutability != "IMMUTABLE" {
+		t.Fatalf("repository after the push: %+v, %v; want one created with immutable tags", out, err)
+	}
+}

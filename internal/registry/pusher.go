@@ -170,8 +170,18 @@ func NewPusher(opts ...Option) (*Pusher, error) {
 // Keychain is the pusher's credentials, to read base images with the same ones.
 func (p *Pusher) Keychain() authn.Keychain { return p.kc }
 
+// isECR: a host is ECR when it looks like one, was declared one, or is the
+// proxy endpoint ECR itself named for the caller's registry (an ECR behind
+// AWS_ENDPOINT_URL_ECR, such as `pier sandbox`, has no ECR-looking name).
 func (p *Pusher) isECR(host string) bool {
-	return p.o.ecr != nil && (p.o.ecrHosts[host] || IsECRHost(host))
+	if p.o.ecr == nil {
+		return false
+	}
+	if p.o.ecrHosts[host] || IsECRHost(host) {
+		return true
+	}
+	kc, ok := p.kc.(*ECRKeychain)
+	return ok && kc.isECR(host)
 }
 
 // ensure checks (and maybe creates) each ECR repository once per run.
