@@ -28,7 +28,8 @@ import (
 
 var ecsProtocol = awsjson.New11(schemas.AmazonEC2ContainerServiceV20141113)
 
-// encodeJSON11 renders out with the awsJson1_1 codec.
+// encodeJSON11 renders out with the awsJson1_1 codec, zero counts and
+// false flags included as ECS sends them (see withZeros).
 func encodeJSON11(out smithy.Serializable) ([]byte, error) {
 	req := smithyhttp.NewStackRequest().(*smithyhttp.Request)
 	// Only the operation's name and "has input" matter to the encoder.
@@ -40,7 +41,11 @@ func encodeJSON11(out smithy.Serializable) ([]byte, error) {
 	if r == nil {
 		return []byte("{}"), nil
 	}
-	return io.ReadAll(r)
+	body, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("encoding reply: %w", err)
+	}
+	return withZeros(body, out)
 }
 
 // apiError is an error as the AWS wire carries it: a type name, a message and
