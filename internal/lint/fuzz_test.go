@@ -11,17 +11,10 @@ import (
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
-// fuzzPier uses one task definition for a rolling service of two copies and
-// a recreate service, so the service rules see every fuzzed task both ways.
-const fuzzPier = `cluster: c
-images:
-  app: { copy: docker.io/library/app:1 }
-  web-nginx: { nginx: { config: nginx.conf } }
-services:
-  web:
-    taskDefinition: task.json
-    containers: { app: app, nginx: web-nginx }
-    desiredCount: 2
+// fuzzPier adds to basePier's web service a second copy and a recreate
+// service on the same task, so the service rules see every fuzzed task
+// both ways.
+const fuzzPier = basePier + `    desiredCount: 2
   db:
     taskDefinition: task.json
     containers: { app: app }
