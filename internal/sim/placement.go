@@ -288,6 +288,9 @@ func (w *World) newTask(c *cluster, td *taskDef, inst *instance, req placementRe
 		t.lastStatus = statusProvisioning
 		t.next = now.Add(w.timing.Provision)
 	} else {
+		// The instance's agent holds the task from the start: no ENI to
+		// attach, so it is connected at once.
+		t.connectivityAt = now
 		t.lastStatus = statusPending
 		w.beginPull(t, now)
 	}
