@@ -308,7 +308,9 @@ func (w *World) opDeregisterContainerInstance(in *ecs.DeregisterContainerInstanc
 		return nil, err
 	}
 	i := w.findInstance(c, aws.ToString(in.ContainerInstance))
-	if i == nil || i.status != "ACTIVE" {
+	// ACTIVE and DRAINING instances can go (draining one first is the
+	// documented way to empty it); a deregistered one is gone.
+	if i == nil || i.status == "INACTIVE" {
 		return nil, errorf(errInvalidParam, "Container instance not found: %s", aws.ToString(in.ContainerInstance))
 	}
 	if len(i.tasks) > 0 && !aws.ToBool(in.Force) {

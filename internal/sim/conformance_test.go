@@ -214,6 +214,9 @@ func TestConformanceClustersInstancesTasks(t *testing.T) {
 	if aws.ToString(run.Tasks[0].LastStatus) != "PENDING" || aws.ToString(run.Tasks[0].DesiredStatus) != "RUNNING" {
 		t.Errorf("new task %s/%s", aws.ToString(run.Tasks[0].LastStatus), aws.ToString(run.Tasks[0].DesiredStatus))
 	}
+	if tk := run.Tasks[0]; tk.Connectivity != ecstypes.ConnectivityConnected || tk.ConnectivityAt == nil || !tk.ConnectivityAt.Equal(aws.ToTime(tk.CreatedAt)) {
+		t.Errorf("new EC2 task: connectivity %q at %v, created %v", tk.Connectivity, tk.ConnectivityAt, tk.CreatedAt)
+	}
 	e.advance(time.Minute)
 	ci := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c")}))(t)
 	desc := must(e.ecs.DescribeContainerInstances(e.ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("c"), ContainerInstances: ci.ContainerInstanceArns}))(t)
@@ -392,6 +395,29 @@ func TestDrainingInstance(t *testing.T) {
 	}
 	if all := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c")}))(t).ContainerInstanceArns; len(all) != 2 {
 		t.Errorf("ListContainerInstances without a filter: %d, want ACTIVE and DRAINING", len(all))
+	}
+
+	// The instance still running tasks is not deregistered without force;
+	// the drained one is, and leaves every list.
+	busy := arns[1]
+	_, err := e.ecs.DeregisterContainerInstance(e.ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: aws.String(busy)})
+	var invalid *ecstypes.InvalidParameterException
+	if !errors.As(err, &invalid) || !strings.Contains(err.Error(), "Found running tasks on the instance") {
+		t.Errorf("deregistering an instance with tasks: %v", err)
+	}
+	gone := must(e.ecs.DeregisterContainerInstance(e.ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: aws.String(drained)}))(t)
+	if aws.ToString(gone.ContainerInstance.Status) != "INACTIVE" || aws.ToString(gone.ContainerInstance.ContainerInstanceArn) != drained {
+		t.Errorf("DeregisterContainerInstance: %s %s", aws.ToString(gone.ContainerInstance.ContainerInstanceArn), aws.ToString(gone.ContainerInstance.Status))
+	}
+	if all := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("c")}))(t).ContainerInstanceArns; len(all) != 1 || all[0] != busy {
+		t.Errorf("ListContainerInstances after deregistering: %v, want only %s", all, busy)
+	}
+	if _, err := e.ecs.DeregisterContainerInstance(e.ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("c"), ContainerInstance: aws.String(drained)}); !errors.As(err, &invalid) {
+		t.Errorf("deregistering twice: %v", err)
+	}
+	cl := must(e.ecs.DescribeClusters(e.ctx, &ecs.DescribeClustersInput{Clusters: []string{"c"}}))(t).Clusters[0]
+	if cl.RegisteredContainerInstancesCount != 1 || cl.RunningTasksCount != 2 {
+		t.Errorf("cluster: %d instances, %d running tasks", cl.RegisteredContainerInstancesCount, cl.RunningTasksCount)
 	}
 }
 
