@@ -42,7 +42,7 @@ func runAWS(t *testing.T, cli string, srv *Server, args ...string) map[string]an
 	}
 	home := t.TempDir()
 	env = append(env, srv.Env()...)
-	env = append(env, "AWS_DEFAULT_REGION="+srv.World().Region(), "AWS_PAGER=", "HOME="+home,
+	env = append(env, "AWS_PAGER=", "HOME="+home,
 		"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "AWS_EC2_METADATA_DISABLED=true")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -50,13 +50,16 @@ func (s *Server) Drive(ctx context.Context, speed float64) {
 }
 
 // Env returns the environment that points AWS clients at the server: the
-// endpoint of each service, the region and dummy credentials.
+// endpoint of each service, the region and dummy credentials. The region
+// goes in AWS_DEFAULT_REGION too: the SDKs read AWS_REGION, but aws CLI
+// releases before 2.13 (Debian 12 ships 2.9) read only AWS_DEFAULT_REGION.
 func (s *Server) Env() []string {
 	return []string{
 		"AWS_ENDPOINT_URL_ECS=" + s.URL,
 		"AWS_ENDPOINT_URL_ECR=" + s.URL,
 		"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2=" + s.URL,
 		"AWS_REGION=" + s.world.region,
+		"AWS_DEFAULT_REGION=" + s.world.region,
 		"AWS_ACCESS_KEY_ID=AKIASIMULATOR0000000",
 		"AWS_SECRET_ACCESS_KEY=simulator-secret-key",
 	}
