@@ -85,6 +85,22 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 		return report.Failed.ExitCode()
 	}
 
+	refuseStale := func(why []string) int {
+		for _, w := range why {
+			fmt.Fprintf(env.Stderr, "pier deploy: stale plan: %s\n", w)
+		}
+		return fail(fmt.Errorf("the plan in %s is stale (%d difference(s)); run pier plan again", planFile, len(why)))
+	}
+	if saved != nil {
+		why, err := staleBeforeBuild(ctx, env, aws, services, saved)
+		if err != nil {
+			return fail(err)
+		}
+		if len(why) > 0 {
+			return refuseStale(why)
+		}
+	}
+
 	refs := map[string]string{}
 	var images []plan.Image
 	var arts []*image.Artifact
@@ -131,10 +147,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	}
 	if saved != nil {
 		if why := plan.Stale(saved, p); len(why) > 0 {
-			for _, w := range why {
-				fmt.Fprintf(env.Stderr, "pier deploy: stale plan: %s\n", w)
-			}
-			return fail(fmt.Errorf("the plan in %s is stale (%d difference(s)); run pier plan again", planFile, len(why)))
+			return refuseStale(why)
 		}
 	}
 	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
@@ -148,6 +161,40 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	}
 	printRun(env, run)
 	return run.Result.ExitCode()
+}
+
+// staleBeforeBuild compares a saved plan with the live state before
+// anything is built or pushed, taking the images as the plan pinned them:
+// a service that moved, was scaled or has a new deployment, a changed
+// pier.yaml or task-definition file, or a service the plan left out
+// refuses the deploy at once. Images that now build another digest are
+// found after the build, still before any service changes.
+func staleBeforeBuild(ctx context.Context, env *Env, aws *awsTarget, services []*config.Service, saved *plan.Plan) ([]string, error) {
+	refs := map[string]string{}
+	for _, im := range saved.Images {
+		refs[im.Name] = im.Ref()
+	}
+	// Services the plan left out have no pinned images to plan with; they
+	// make the plan stale by being there.
+	var planned []*config.Service
+	var left []plan.Service
+	for _, s := range services {
+		if _, ok := saved.Service(s.Name); ok {
+			planned = append(planned, s)
+		} else {
+			left = append(left, plan.Service{Name: s.Name, Service: s.Service, Cluster: s.Cluster})
+		}
+	}
+	specs, err := specsOf(planned, refs, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	fresh, _, err := deploy.Plan(ctx, aws.clients.ECS, env.File, saved.Images, specs)
+	if err != nil {
+		return nil, fmt.Errorf("checking the saved plan against the live services: %w", err)
+	}
+	fresh.Services = append(fresh.Services, left...)
+	return plan.Stale(saved, fresh), nil
 }
 
 // preflightLint runs pier lint's checks before anything is built: errors

@@ -115,6 +115,30 @@ func TestPlanDetailedExitCodeAndStalePlan(t *testing.T) {
 	if !strings.Contains(stderr.String(), "live desired count is now 3") || s.srv.World().Calls()["ecs.RegisterTaskDefinition"] != 0 {
 		t.Errorf("stale plan not refused before any change:\n%s", stderr.String())
 	}
+	// The live state is checked before anything is built or pushed.
+	if up := s.srv.World().ECR().Counters("").BlobUploads; up != 0 || strings.Contains(stderr.String(), "==> push") {
+		t.Errorf("a stale plan was refused only after pushing (%d blobs uploaded):\n%s", up, stderr.String())
+	}
+	// A plan of one service does not approve a deploy of all of them.
+	code, out, _ = s.run(t, "plan", "--output", "json", "frontend")
+	if code != 2 {
+		t.Fatalf("plan frontend: exit %d", code)
+	}
+	if err := os.WriteFile(saved, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr.Reset()
+	if code := runDeploy(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, nil, 0, 0, saved); code != ExitFailed {
+		t.Fatalf("deploy of every service with a plan of one: exit %d, want 1\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "service backend would be deployed but is not in the plan") || s.srv.World().Calls()["ecs.UpdateService"] != 1 {
+		t.Errorf("a plan of frontend approved more (UpdateService calls %d, only the test's own scale):\n%s\n%s", s.srv.World().Calls()["ecs.UpdateService"], stderr.String(), stdout.String())
+	}
+	// The same plan deploys the service it planned.
+	stderr.Reset()
+	if code := runDeploy(context.Background(), env, &sandboxFlags{on: true, srv: s.srv}, []string{"frontend"}, 0, 0, saved); code != ExitOK {
+		t.Fatalf("deploy frontend with its fresh plan: exit %d\n%s", code, stderr.String())
+	}
 	if code, _, errs := s.run(t, "deploy"); code != ExitOK {
 		t.Fatalf("deploy: %d\n%s", code, errs)
 	}

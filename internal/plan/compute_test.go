@@ -179,6 +179,10 @@ func TestStale(t *testing.T) {
 		}, "deployments changed"},
 		{"files changed", Desired{File: "pier.yaml", Images: d.Images, Services: []DesiredService{desiredBackend(t, "r/app@sha256:other", nil)}}, nil, "desired task definition changed"},
 		{"image rebuilt", Desired{File: "pier.yaml", Images: []Image{{Name: "backend-springboot", Digest: "sha256:b"}}, Services: d.Services}, nil, "now builds sha256:b"},
+		{"more images than planned", Desired{File: "pier.yaml", Images: append([]Image{{Name: "backend-nginx", Digest: "sha256:c"}}, d.Images...), Services: d.Services}, nil,
+			"image backend-nginx would be pushed but is not in the plan"},
+		{"more services than planned", Desired{File: "pier.yaml", Images: d.Images, Services: append([]DesiredService{frontendOf(t, d.Services[0])}, d.Services...)}, nil,
+			"service frontend would be deployed but is not in the plan"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,4 +225,11 @@ func TestPlatformPreflight(t *testing.T) {
 			t.Errorf("platforms %v on %q: errors %v, want error %v", tt.platforms, tt.arch, p.Errors(), tt.wantErr)
 		}
 	}
+}
+
+// frontendOf is a second service, named frontend, with ds's definition.
+func frontendOf(t *testing.T, ds DesiredService) DesiredService {
+	t.Helper()
+	ds.Name, ds.Service = "frontend", "frontend"
+	return ds
 }

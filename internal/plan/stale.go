@@ -26,6 +26,25 @@ func Stale(saved, fresh *Plan) []string {
 			why = append(why, fmt.Sprintf("image %s now builds %s, the plan has %s", im.Name, f.Digest, im.Digest))
 		}
 	}
+	// What deploy would do beyond the plan is as stale as what changed: a
+	// plan of one service must not approve a deploy of all of them.
+	planned := map[string]bool{}
+	for _, im := range saved.Images {
+		planned["image "+im.Name] = true
+	}
+	for _, s := range saved.Services {
+		planned["service "+s.Name] = true
+	}
+	for _, im := range fresh.Images {
+		if !planned["image "+im.Name] {
+			why = append(why, fmt.Sprintf("image %s would be pushed but is not in the plan (plan the same services you deploy)", im.Name))
+		}
+	}
+	for _, s := range fresh.Services {
+		if !planned["service "+s.Name] {
+			why = append(why, fmt.Sprintf("service %s would be deployed but is not in the plan (plan the same services you deploy)", s.Name))
+		}
+	}
 	for _, s := range saved.Services {
 		f, ok := fresh.Service(s.Name)
 		if !ok {
