@@ -31,6 +31,11 @@ type rollout struct {
 	// when minimumHealthyPercent lets ECS stop old tasks (mayStopOld),
 	// placeGraceStuck when nothing can free room.
 	mayStopOld bool
+	// noRoom: preflight found, before the change, no room for one task of
+	// the new revision and no old task ECS may stop for it. ECS's
+	// "unable to place" then confirms what was known and is the verdict at
+	// once: nothing is about to free room.
+	noRoom     bool
 	placeCause *Cause
 	placeAt    time.Time
 	placeMark  int32
@@ -103,13 +108,19 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
 	}
 	if r.placeCause != nil {
-		grace := placeGraceStuck
-		if r.mayStopOld {
+		grace, why := placeGraceStuck, ""
+		switch {
+		case r.noRoom && r.progress(svc) == 0:
+			grace, why = 0, " (as preflight warned: before the change no instance had room and no old task could stop for it)"
+		case r.mayStopOld:
 			grace = placeGrace
+		}
+		if why == "" {
+			why = fmt.Sprintf(" (no task started for %s after it)", grace)
 		}
 		if at.Sub(r.placeAt) >= grace && v.cause.Kind == NotFatal {
 			v.cause = *r.placeCause
-			v.cause.Message += fmt.Sprintf(" (no task started for %s after it)", grace)
+			v.cause.Message += why
 		}
 	}
 	var ours, primary *types.Deployment

@@ -214,3 +214,30 @@ func TestAssessPlacementAfterAStartGetsItsOwnGrace(t *testing.T) {
 		t.Fatalf("after its grace: state %d cause %+v", v.state, v.cause)
 	}
 }
+
+// Preflight found no room before the change: ECS's placement failure
+// confirms it and is the verdict in the same round, not 30 s later.
+func TestAssessPlacementPreflightPredicted(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	snap := func(running int32, events ...types.ServiceEvent) *types.Service {
+		s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, running), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+		s.Events = events
+		return s
+	}
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	r.noRoom = true
+	if v := r.assess(snap(0), t0.Add(3*time.Second)); v.state != waiting {
+		t.Fatalf("failed before ECS said anything: %+v", v.cause)
+	}
+	v := r.assess(snap(0, event("p", 4*time.Second, place)), t0.Add(6*time.Second))
+	if v.state != failed || v.cause.Kind != CannotPlace || !strings.Contains(v.cause.Message, "container-instance c1") || !strings.Contains(v.cause.Message, "preflight") {
+		t.Fatalf("state %d cause %+v, want the placement failure at once", v.state, v.cause)
+	}
+	// Once a task of ours started, room appeared after all: a later failure
+	// to place gets the usual grace.
+	r = newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	r.noRoom = true
+	if v := r.assess(snap(1, event("p", 4*time.Second, place)), t0.Add(6*time.Second)); v.state != waiting {
+		t.Fatalf("failed although a task of ours runs: %+v", v.cause)
+	}
+}

@@ -99,8 +99,9 @@ func BenchmarkVerdictLatency(b *testing.B) {
 		{"steady", nil, "deployment completed", []int32{4096, 4096}},
 		{"steady-after-5m", []sim.Option{sim.WithImageBehavior("backend-nginx:v2", sim.ImageBehavior{SlowStart: 5 * time.Minute})}, "deployment completed", []int32{4096, 4096}},
 		{"crash", []sim.Option{sim.WithImageBehavior("backend-nginx:v2", sim.ImageBehavior{Crash: true, ExitCode: 1})}, "", []int32{4096, 4096}},
-		// pier waits placeGraceStuck for room to appear before it calls a
-		// placement failure fatal (ECS prints it for transient shortages too).
+		// Preflight found no room before the change, so ECS's "unable to
+		// place" is the verdict at once (without that warning pier would
+		// wait placeGraceStuck: ECS prints it for transient shortages too).
 		{"cannot-place", nil, "was unable to place a task", []int32{4096}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

@@ -38,6 +38,7 @@ func (r *run) rolling(ctx context.Context) {
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
+	ro.noRoom = !ro.mayStopOld && p.NoRoom()
 	v, last := r.wait(ctx, ro, r.timeout(), true)
 	if v.state == completed {
 		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {

@@ -80,6 +80,19 @@ type Service struct {
 // Changed reports whether applying the plan would call ECS for this service.
 func (s Service) Changed() bool { return s.Action != NoChange && s.Action != Missing }
 
+// NoRoom reports whether preflight found that the rollout cannot place its
+// first new task: no instance has room and no old task may stop for it
+// (the capacity warning). Deploy then takes ECS's "unable to place a task"
+// as the verdict at once instead of waiting for room to appear.
+func (s Service) NoRoom() bool {
+	for _, f := range s.Findings {
+		if f.Check == "capacity" && f.Severity == Warning {
+			return true
+		}
+	}
+	return false
+}
+
 // Revision names one task-definition revision.
 type Revision struct {
 	Arn      string `json:"arn,omitempty"`
