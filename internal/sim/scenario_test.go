@@ -225,3 +225,15 @@ func TestScenarioExclusiveMount(t *testing.T) {
 		})
 	}
 }
+
+// ECS's circuit-breaker threshold: half the desired count rounded up, at
+// least 3 and at most 200.
+func TestCircuitBreakerThreshold(t *testing.T) {
+	for _, tc := range []struct{ desired, want int32 }{
+		{0, 3}, {1, 3}, {2, 3}, {6, 3}, {7, 4}, {10, 5}, {399, 200}, {400, 200}, {1000, 200},
+	} {
+		if got := failureThreshold(tc.desired); got != tc.want {
+			t.Errorf("desired %d: threshold %d, want %d", tc.desired, got, tc.want)
+		}
+	}
+}

@@ -224,9 +224,12 @@ func (w *World) settle(s *service, now time.Time) {
 	}
 }
 
-// taskFailed counts a failed task of a service: the launch throttle and the
-// deployment circuit breaker both feed on it.
-func (w *World) taskFailed(t *task, now time.Time) {
+// taskFailed counts a failed task of a service for the deployment circuit
+// breaker and, when throttle is set, for the launch throttle too. ECS's
+// throttle (and its "unable to consistently start tasks" event) leaves out
+// a task it stopped itself for failing its target group's health checks:
+// that task had started fine.
+func (w *World) taskFailed(t *task, now time.Time, throttle bool) {
 	s, d := t.service, t.deployment
 	if s == nil || d == nil || t.failed {
 		return
@@ -234,8 +237,10 @@ func (w *World) taskFailed(t *task, now time.Time) {
 	t.failed = true
 	d.failedTasks++
 	d.updatedAt = now
-	s.consecutiveFailures++
-	if k := s.consecutiveFailures; k >= 3 {
+	if throttle {
+		s.consecutiveFailures++
+	}
+	if k := s.consecutiveFailures; throttle && k >= 3 {
 		backoff := min(15*time.Second<<(k-3), 15*time.Minute)
 		s.nextLaunch = now.Add(backoff)
 		if k == 3 || k%5 == 0 {

@@ -145,7 +145,7 @@ func (w *World) checkTargets(t *task, now time.Time) bool {
 			where = fmt.Sprintf("(instance %s) (port %d)", tg.id, tg.port)
 		}
 		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason %s).", s.name, where, tg.tgArn, elbFailure))
-		w.taskFailed(t, now)
+		w.taskFailed(t, now, false)
 		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Task failed ELB health checks in (target-group %s)", tg.tgArn), now)
 		return true
 	}

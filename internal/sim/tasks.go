@@ -173,7 +173,7 @@ func (w *World) pullFailed(t *task, c *container, reason string, now time.Time) 
 	t.stoppedReason = reason
 	t.stoppingAt = now
 	w.finish(t, now)
-	w.taskFailed(t, now)
+	w.taskFailed(t, now, true)
 }
 
 // runTask checks a RUNNING task: crashes, container health checks, target
@@ -205,7 +205,7 @@ func (w *World) runTask(t *task, now time.Time) {
 	if s := t.service; s != nil && t.health == ecstypes.HealthStatusUnhealthy && t.active() &&
 		now.Sub(t.startedAt) >= time.Duration(aws.ToInt32(s.gracePeriod))*time.Second {
 		w.event(s, now, fmt.Sprintf("(service %s) (task %s) failed container health checks.", s.name, t.id))
-		w.taskFailed(t, now)
+		w.taskFailed(t, now, true)
 		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, "Task failed container health checks", now)
 		return
 	}
@@ -256,7 +256,7 @@ func (w *World) containerExited(t *task, now time.Time) {
 		return
 	}
 	if t.service != nil {
-		w.taskFailed(t, now)
+		w.taskFailed(t, now, true)
 	}
 	w.stopTask(t, ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", now)
 }
