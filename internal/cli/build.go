@@ -44,25 +44,11 @@ mediaType, layers: [{comment, digest, size, cached}]}]}. Progress goes to stderr
 }
 
 func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int {
-	f, err := config.Load(env.File, env.Getenv)
-	if err != nil {
-		printInputError(env, "build", err)
-		return ExitUsage
-	}
-	if _, err := image.Select(f, args); err != nil {
-		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
-		return ExitUsage
-	}
-	if _, err := image.SourceDateEpoch(env.Getenv); err != nil {
-		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
-		return ExitUsage
-	}
-	run := newImageRun(env, f)
-	closeSandbox, code := run.sandbox(ctx, "build", sb)
+	run, closeRun, code := startImageRun(ctx, env, "build", sb, args)
 	if code != ExitOK {
 		return code
 	}
-	defer closeSandbox()
+	defer closeRun()
 	arts, err := run.build(ctx, args)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
@@ -77,20 +63,35 @@ func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) in
 	return ExitOK
 }
 
-// sandbox points the run at a fresh sandbox when --sandbox is given
-// (bases from its stand-ins, pushes to its registry). Without the flag it
-// opens nothing: AWS is configured lazily, only if an ECR registry is used,
-// so a build on public bases needs no credentials.
-func (r *imageRun) sandbox(ctx context.Context, cmd string, sb *sandboxFlags) (closeFn func(), code int) {
-	if !sb.on && sb.world == "" {
-		return func() {}, ExitOK
-	}
-	target, err := sb.open(ctx, r.env, r.file)
+// startImageRun checks what build and push are given (the file, the image
+// names, SOURCE_DATE_EPOCH) before anything starts, then makes the run; with
+// --sandbox it points the run at a fresh sandbox (bases from its stand-ins,
+// pushes to its registry). Without the flag it opens nothing: AWS is
+// configured lazily, only if an ECR registry is used, so a build on public
+// bases needs no credentials.
+func startImageRun(ctx context.Context, env *Env, cmd string, sb *sandboxFlags, names []string) (run *imageRun, closeFn func(), code int) {
+	f, err := config.Load(env.File, env.Getenv)
 	if err != nil {
-		return nil, openFailed(r.env, cmd, err)
+		printInputError(env, cmd, err)
+		return nil, nil, ExitUsage
 	}
-	target.images(r)
-	return target.close, ExitOK
+	if _, err = image.Select(f, names); err == nil {
+		_, err = image.SourceDateEpoch(env.Getenv)
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+		return nil, nil, ExitUsage
+	}
+	run = newImageRun(env, f)
+	if !sb.on && sb.world == "" {
+		return run, func() {}, ExitOK
+	}
+	target, err := sb.open(ctx, env, f)
+	if err != nil {
+		return nil, nil, openFailed(env, cmd, err)
+	}
+	target.images(run)
+	return run, target.close, ExitOK
 }
 
 // imageRun is what build, push and deploy share for one run: one ECR

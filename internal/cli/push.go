@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/pier-deploy/pier/internal/config"
-	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry"
 )
 
@@ -34,25 +32,11 @@ Prints one line per image: NAME REPOSITORY@sha256:… (N blobs, M bytes uploaded
 }
 
 func runPush(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int {
-	f, err := config.Load(env.File, env.Getenv)
-	if err != nil {
-		printInputError(env, "push", err)
-		return ExitUsage
-	}
-	if _, err := image.Select(f, args); err != nil {
-		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
-		return ExitUsage
-	}
-	if _, err := image.SourceDateEpoch(env.Getenv); err != nil {
-		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
-		return ExitUsage
-	}
-	run := newImageRun(env, f)
-	closeSandbox, code := run.sandbox(ctx, "push", sb)
+	run, closeRun, code := startImageRun(ctx, env, "push", sb, args)
 	if code != ExitOK {
 		return code
 	}
-	defer closeSandbox()
+	defer closeRun()
 	_, results, err := run.push(ctx, args)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier push: %v\n", err)
