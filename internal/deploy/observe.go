@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
@@ -62,7 +63,7 @@ func Observe(ctx context.Context, api ECSReader, desired []plan.DesiredService) 
 			}
 			out, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c), Services: names})
 			if err != nil {
-				return o, fmt.Errorf("describing services %s in cluster %s: %w", strings.Join(names, ", "), c, err)
+				return o, fmt.Errorf("describing services %s in cluster %s: %w", strings.Join(names, ", "), c, awsapi.Explain(err))
 			}
 			found := map[string]*types.Service{}
 			for k := range out.Services {
@@ -126,7 +127,7 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 	}
 	cur, err := api.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: svc.TaskDefinition})
 	if err != nil {
-		return os, fmt.Errorf("describing task definition %s of service %s: %w", shortTD(str(svc.TaskDefinition)), d.Service, err)
+		return os, fmt.Errorf("describing task definition %s of service %s: %w", shortTD(str(svc.TaskDefinition)), d.Service, awsapi.Explain(err))
 	}
 	if os.Current, err = Fields(taskdef.FromECS(cur.TaskDefinition)); err != nil {
 		return os, err
@@ -189,7 +190,7 @@ func observeCluster(ctx context.Context, api ECSReader, name string) (plan.Clust
 		out, err := api.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String(name),
 			Status: types.ContainerInstanceStatusActive, NextToken: token})
 		if err != nil {
-			return cl, fmt.Errorf("listing container instances of cluster %s: %w", name, err)
+			return cl, fmt.Errorf("listing container instances of cluster %s: %w", name, awsapi.Explain(err))
 		}
 		arns = append(arns, out.ContainerInstanceArns...)
 		if token = out.NextToken; token == nil {
@@ -199,7 +200,7 @@ func observeCluster(ctx context.Context, api ECSReader, name string) (plan.Clust
 	for i := 0; i < len(arns); i += 100 {
 		out, err := api.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(name), ContainerInstances: arns[i:min(i+100, len(arns))]})
 		if err != nil {
-			return cl, fmt.Errorf("describing container instances of cluster %s: %w", name, err)
+			return cl, fmt.Errorf("describing container instances of cluster %s: %w", name, awsapi.Explain(err))
 		}
 		for _, ci := range out.ContainerInstances {
 			in := plan.Instance{ID: taskID(str(ci.ContainerInstanceArn))}

@@ -203,7 +203,7 @@ func (p *poller) describe(ctx context.Context, batch []*waiter, at time.Time) ma
 			resp, err := p.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c), Services: chunk})
 			if err != nil {
 				for _, n := range chunk {
-					out[[2]string{c, n}] = snapshot{at: at, err: fmt.Errorf("describing services in cluster %s: %w", c, err)}
+					out[[2]string{c, n}] = snapshot{at: at, err: fmt.Errorf("describing services in cluster %s: %w", c, awsapi.Explain(err))}
 				}
 				continue
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -165,7 +166,7 @@ func (r *run) allStopped(ctx context.Context, known map[string]bool) (bool, erro
 	running, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
 		DesiredStatus: types.DesiredStatusRunning})
 	if err != nil {
-		return false, fmt.Errorf("listing running tasks of %s: %w", p.Service, err)
+		return false, fmt.Errorf("listing running tasks of %s: %w", p.Service, awsapi.Explain(err))
 	}
 	if len(running.TaskArns) > 0 {
 		return false, nil
@@ -176,7 +177,7 @@ func (r *run) allStopped(ctx context.Context, known map[string]bool) (bool, erro
 		out, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
 			DesiredStatus: types.DesiredStatusStopped, NextToken: token})
 		if err != nil {
-			return false, fmt.Errorf("listing stopped tasks of %s: %w", p.Service, err)
+			return false, fmt.Errorf("listing stopped tasks of %s: %w", p.Service, awsapi.Explain(err))
 		}
 		for _, a := range out.TaskArns {
 			if !known[a] {
@@ -190,7 +191,7 @@ func (r *run) allStopped(ctx context.Context, known map[string]bool) (bool, erro
 	for i := 0; i < len(check); i += 100 {
 		out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: check[i:min(i+100, len(check))]})
 		if err != nil {
-			return false, fmt.Errorf("describing stopping tasks of %s: %w", p.Service, err)
+			return false, fmt.Errorf("describing stopping tasks of %s: %w", p.Service, awsapi.Explain(err))
 		}
 		all := true
 		for _, t := range out.Tasks {

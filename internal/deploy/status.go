@@ -77,7 +77,7 @@ func Status(ctx context.Context, api awsapi.ECS, refs []Ref, events, stopped int
 			}
 			resp, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(c), Services: names})
 			if err != nil {
-				return nil, fmt.Errorf("describing services in cluster %s: %w", c, err)
+				return nil, fmt.Errorf("describing services in cluster %s: %w", c, awsapi.Explain(err))
 			}
 			for _, i := range chunk {
 				for _, s := range resp.Services {
@@ -125,7 +125,7 @@ func fill(st *ServiceStatus, s *types.Service, events int) {
 func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, n int) ([]report.StoppedTask, error) {
 	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: types.DesiredStatusStopped})
 	if err != nil {
-		return nil, fmt.Errorf("listing stopped tasks of %s: %w", service, err)
+		return nil, fmt.Errorf("listing stopped tasks of %s: %w", service, awsapi.Explain(err))
 	}
 	if len(list.TaskArns) == 0 {
 		return nil, nil
@@ -133,7 +133,7 @@ func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, 
 	arns := list.TaskArns[:min(len(list.TaskArns), 100)]
 	resp, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
 	if err != nil {
-		return nil, fmt.Errorf("describing stopped tasks of %s: %w", service, err)
+		return nil, fmt.Errorf("describing stopped tasks of %s: %w", service, awsapi.Explain(err))
 	}
 	tasks := resp.Tasks
 	sort.Slice(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
@@ -154,7 +154,7 @@ func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, 
 func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.Duration) (Target, error) {
 	resp, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service}})
 	if err != nil {
-		return Target{}, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, err)
+		return Target{}, fmt.Errorf("describing service %s in cluster %s: %w", ref.Service, ref.Cluster, awsapi.Explain(err))
 	}
 	if len(resp.Services) == 0 || str(resp.Services[0].Status) != "ACTIVE" {
 		return Target{}, fmt.Errorf("rolling back %s: the ECS service %s does not exist in cluster %s", ref.Name, ref.Service, ref.Cluster)
@@ -167,7 +167,7 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 		out, err := api.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(cur.Family),
 			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
 		if err != nil {
-			return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, err)
+			return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, awsapi.Explain(err))
 		}
 		for _, a := range out.TaskDefinitionArns {
 			if r := revision(a); r.Family == cur.Family && r.Revision < cur.Revision {

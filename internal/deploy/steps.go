@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
 )
@@ -29,7 +30,7 @@ func (r *run) target(ctx context.Context) (string, error) {
 		}
 		out, err := r.d.ecs.RegisterTaskDefinition(ctx, r.t.Register)
 		if err != nil {
-			return "", fmt.Errorf("registering task definition %q: %w", p.Family, err)
+			return "", fmt.Errorf("registering task definition %q: %w", p.Family, awsapi.Explain(err))
 		}
 		arn := str(out.TaskDefinition.TaskDefinitionArn)
 		r.rep.Registered = true
@@ -60,7 +61,7 @@ func (r *run) update(ctx context.Context, taskDef string, count int32, force boo
 		if taskDef != "" {
 			what = shortTD(taskDef) + ", " + what
 		}
-		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, err)
+		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, awsapi.Explain(err))
 	}
 	r.rep.Updated = true
 	for _, d := range out.Service.Deployments {
