@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pier-deploy/pier/internal/deploy"
+	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
 )
@@ -67,5 +68,37 @@ func TestRollbackWithoutOlderRevision(t *testing.T) {
 	_, err := deploy.RollbackTarget(e.ctx, e.ecs, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum"}, time.Minute)
 	if err == nil || !strings.Contains(err.Error(), "no older ACTIVE revision") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// After a rollback, deploying the same files again moves the service to the
+// revision it was rolled back from instead of registering a copy of it.
+func TestRedeployAfterRollbackReusesTheRevision(t *testing.T) {
+	e := newEnv(t)
+	e.inforum(t, 100, 4096, 4096)
+	if _, run, _ := e.deploy(t, context.Background(), nil, backendSpec(t, "v2")); run.Result != report.Success {
+		t.Fatalf("deploy: %s %s", run.Result, run.Cause)
+	}
+	target, err := deploy.RollbackTarget(e.ctx, e.ecs, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}, 20*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deploy.New(e.ecs, deploy.WithClock(e.w.Clock())).Apply(context.Background(), []deploy.Target{target}); got[0].Outcome != report.Success {
+		t.Fatalf("rollback: %s %s", got[0].Outcome, got[0].Cause)
+	}
+	e.w.ResetCalls()
+	p, run, _ := e.deploy(t, context.Background(), nil, backendSpec(t, "v2"))
+	s := p.Services[0]
+	if s.Action != plan.Reuse || s.Target.String() != "ecs-backend-task:2" || len(s.Changes) == 0 {
+		t.Fatalf("plan: %s %s with %d changes, want reuse of ecs-backend-task:2", s.Action, s.Target, len(s.Changes))
+	}
+	if run.Result != report.Success || run.Services[0].Registered || run.Services[0].Final.String() != "ecs-backend-task:2" {
+		t.Fatalf("redeploy: %s, registered %v, final %s", run.Result, run.Services[0].Registered, run.Services[0].Final)
+	}
+	if n := e.w.Calls()["ecs.RegisterTaskDefinition"]; n != 0 {
+		t.Errorf("%d RegisterTaskDefinition calls, want 0", n)
+	}
+	if td, _, _ := e.running(t, "backend"); td != "ecs-backend-task:2" {
+		t.Errorf("backend runs %s", td)
 	}
 }
