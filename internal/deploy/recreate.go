@@ -62,20 +62,10 @@ func (r *run) recreate(ctx context.Context) {
 	// The circuit breaker's own rollback would start an old task beside a
 	// stopping new one; pier reverses itself instead, so it is not awaited.
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
-	v, _ := r.wait(ctx, ro, r.timeout(), true)
-	if v.state == completed {
-		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
-			v = verdict{state: failed, cause: c}
-		}
-	}
-	if v.state == completed {
-		r.rep.Final = r.rep.New
-		r.retain(ctx, taskDef, p.Current.Arn)
-		r.finish(report.Success, Cause{})
+	v, _, ok := r.settle(ctx, ro)
+	if ok {
 		return
 	}
-	r.endPhase("failed")
-	r.d.emit(r.name(), report.Warn, "failed: "+v.cause.Message)
 	r.recreateBack(ctx, v.cause, true)
 }
 

@@ -39,20 +39,10 @@ func (r *run) rolling(ctx context.Context) {
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	ro.noRoom = !ro.mayStopOld && p.NoRoom()
-	v, last := r.wait(ctx, ro, r.timeout(), true)
-	if v.state == completed {
-		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
-			v = verdict{state: failed, cause: c}
-		}
-	}
-	if v.state == completed {
-		r.rep.Final = r.rep.New
-		r.retain(ctx, taskDef, p.Current.Arn)
-		r.finish(report.Success, Cause{})
+	v, last, ok := r.settle(ctx, ro)
+	if ok {
 		return
 	}
-	r.endPhase("failed")
-	r.d.emit(r.name(), report.Warn, "failed: "+v.cause.Message)
 	switch v.cause.Kind {
 	case Superseded:
 		if last != nil {
@@ -65,6 +55,27 @@ func (r *run) rolling(ctx context.Context) {
 		return
 	}
 	r.rollBack(ctx, v, last)
+}
+
+// settle waits for our deployment and then its health check. On success
+// it applies keepRevisions and reports it; on failure it closes the phase,
+// says why, and returns the verdict for the strategy to reverse.
+func (r *run) settle(ctx context.Context, ro *rollout) (verdict, *types.Service, bool) {
+	v, last := r.wait(ctx, ro, r.timeout(), true)
+	if v.state == completed {
+		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
+			v = verdict{state: failed, cause: c}
+		}
+	}
+	if v.state == completed {
+		r.rep.Final = r.rep.New
+		r.retain(ctx, ro.taskDef, r.t.Plan.Current.Arn)
+		r.finish(report.Success, Cause{})
+		return v, last, true
+	}
+	r.endPhase("failed")
+	r.d.emit(r.name(), report.Warn, "failed: "+v.cause.Message)
+	return v, last, false
 }
 
 // rollBack returns the service to the revision it ran before: it waits for
