@@ -444,3 +444,36 @@ func TestArchitectureAttribute(t *testing.T) {
 		t.Errorf("an arm64 instance joined, running %d\n%s", s.RunningCount, eventLog(s))
 	}
 }
+
+// A service shows the defaults ECS applied: propagateTags NONE, a grace
+// period of 0 once it has a load balancer, assignPublicIp DISABLED.
+func TestServiceShowsECSDefaults(t *testing.T) {
+	e := start(t)
+	e.cluster(t, "c", 4096)
+	fargate := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("f"), NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1"),
+			PortMappings: []ecstypes.PortMapping{{ContainerPort: aws.Int32(80)}}}},
+	}))(t)
+	tg, _ := e.targetGroup(t, "f")
+	created := must(e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("c"), ServiceName: aws.String("f"), TaskDefinition: fargate.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
+		LoadBalancers:        []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(tg), ContainerName: aws.String("app"), ContainerPort: aws.Int32(80)}},
+	}))(t).Service
+	plain := must(e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("b"),
+		TaskDefinition: aws.String(e.bridgeTask(t, "b", "256", "b:1")), DesiredCount: aws.Int32(1)}))(t).Service
+	for _, s := range []ecstypes.Service{*created, e.service(t, "c", "f")} {
+		if s.PropagateTags != ecstypes.PropagateTagsNone || s.HealthCheckGracePeriodSeconds == nil || *s.HealthCheckGracePeriodSeconds != 0 {
+			t.Errorf("propagateTags %q, grace period %v", s.PropagateTags, s.HealthCheckGracePeriodSeconds)
+		}
+		if vpc := s.NetworkConfiguration.AwsvpcConfiguration; vpc.AssignPublicIp != ecstypes.AssignPublicIpDisabled ||
+			s.Deployments[0].NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp != ecstypes.AssignPublicIpDisabled {
+			t.Errorf("assignPublicIp %q", vpc.AssignPublicIp)
+		}
+	}
+	if plain.PropagateTags != ecstypes.PropagateTagsNone || plain.HealthCheckGracePeriodSeconds != nil || plain.NetworkConfiguration != nil {
+		t.Errorf("service without load balancer: propagateTags %q, grace period %v, network %+v", plain.PropagateTags, plain.HealthCheckGracePeriodSeconds, plain.NetworkConfiguration)
+	}
+}

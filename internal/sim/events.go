@@ -108,7 +108,7 @@ func (w *World) deploymentWire(s *service, d *deployment) ecstypes.Deployment {
 		LaunchType:           d.launchType,
 		RolloutState:         d.rollout,
 		RolloutStateReason:   aws.String(d.rolloutReason),
-		NetworkConfiguration: d.network,
+		NetworkConfiguration: networkWire(d.network),
 	}
 	if d.launchType == ecstypes.LaunchTypeFargate {
 		out.PlatformVersion = aws.String("1.4.0")
@@ -128,6 +128,17 @@ func serviceDeploymentOf(s *service, d *deployment) *deployment {
 		}
 	}
 	return d
+}
+
+// networkWire is a network configuration as ECS shows it: assignPublicIp
+// defaults to DISABLED.
+func networkWire(n *ecstypes.NetworkConfiguration) *ecstypes.NetworkConfiguration {
+	if n == nil || n.AwsvpcConfiguration == nil || n.AwsvpcConfiguration.AssignPublicIp != "" {
+		return n
+	}
+	vpc := *n.AwsvpcConfiguration
+	vpc.AssignPublicIp = ecstypes.AssignPublicIpDisabled
+	return &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &vpc}
 }
 
 func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
@@ -154,7 +165,7 @@ func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
 		Deployments:                   deps,
 		Events:                        append([]ecstypes.ServiceEvent{}, s.events...),
 		LoadBalancers:                 s.loadBalancers,
-		NetworkConfiguration:          s.network,
+		NetworkConfiguration:          networkWire(s.network),
 		HealthCheckGracePeriodSeconds: s.gracePeriod,
 		CreatedAt:                     aws.Time(s.createdAt),
 		CreatedBy:                     aws.String("arn:aws:iam::" + w.account + ":user/pier-sim"),
@@ -170,6 +181,13 @@ func (w *World) serviceWire(s *service, tags bool) ecstypes.Service {
 	}
 	if out.LoadBalancers == nil {
 		out.LoadBalancers = []ecstypes.LoadBalancer{}
+	}
+	// ECS shows the defaults it applied, not only what the caller set.
+	if out.PropagateTags == "" {
+		out.PropagateTags = ecstypes.PropagateTagsNone
+	}
+	if out.HealthCheckGracePeriodSeconds == nil && len(out.LoadBalancers) > 0 {
+		out.HealthCheckGracePeriodSeconds = aws.Int32(0)
 	}
 	if s.launchType == ecstypes.LaunchTypeFargate {
 		out.PlatformVersion = aws.String("LATEST")
