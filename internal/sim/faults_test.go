@@ -66,7 +66,7 @@ func TestServerErrorsOnEveryProtocol(t *testing.T) {
 	}
 	cfg := e.srv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
-	if _, err := elb.NewFromConfig(cfg).DescribeTargetGroups(e.ctx, &elb.DescribeTargetGroupsInput{}); apiCode(err) != "InternalFailure" {
+	if _, err := elb.NewFromConfig(cfg).DescribeTargetGroups(e.ctx, &elb.DescribeTargetGroupsInput{}); apiCode(err) != "InternalFailure" || strings.Contains(err.Error(), "Rate exceeded") {
 		t.Errorf("ELBv2: %v", err)
 	}
 	e.w.SetFaults(Faults{})

@@ -187,18 +187,18 @@ func (w *World) injectJSONFault(rw http.ResponseWriter, service, op string) bool
 
 func (w *World) injectQueryFault(rw http.ResponseWriter, service, op string) bool {
 	throttle, server := w.fault(service, op)
-	code, status, typ := "", 0, "Sender"
+	code, status, typ, msg := "", 0, "Sender", ""
 	switch {
 	case throttle:
-		code, status = "Throttling", http.StatusBadRequest
+		code, status, msg = "Throttling", http.StatusBadRequest, "Rate exceeded"
 	case server:
-		code, status, typ = "InternalFailure", http.StatusInternalServerError, "Receiver"
+		code, status, typ, msg = "InternalFailure", http.StatusInternalServerError, "Receiver", "The request processing has failed because of an unknown error, exception or failure. (injected fault)"
 	default:
 		return false
 	}
 	rw.Header().Set("Content-Type", "text/xml")
 	rw.WriteHeader(status)
-	fmt.Fprintf(rw, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>%s</Type><Code>%s</Code><Message>Rate exceeded</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, typ, code, rw.Header().Get("X-Amzn-RequestId"))
+	fmt.Fprintf(rw, `<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, typ, code, msg, rw.Header().Get("X-Amzn-RequestId"))
 	return true
 }
 
