@@ -443,6 +443,28 @@ func TestArchitectureAttribute(t *testing.T) {
 	if s := e.service(t, "c", "arm"); s.RunningCount != 1 {
 		t.Errorf("an arm64 instance joined, running %d\n%s", s.RunningCount, eventLog(s))
 	}
+	// A task that names no architecture runs as its instance's.
+	anyArch := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("any"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("a:1"), Memory: aws.Int32(128)}}}))(t)
+	must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: anyArch.TaskDefinition.TaskDefinitionArn, Count: aws.Int32(6)}))(t)
+	arns := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("c")}))(t).TaskArns
+	seen := map[string]bool{}
+	for _, tk := range must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: arns}))(t).Tasks {
+		inst := must(e.ecs.DescribeContainerInstances(e.ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String("c"), ContainerInstances: []string{aws.ToString(tk.ContainerInstanceArn)}}))(t).ContainerInstances[0]
+		want := "x86_64"
+		for _, a := range inst.Attributes {
+			if aws.ToString(a.Name) == "ecs.cpu-architecture" {
+				want = aws.ToString(a.Value)
+			}
+		}
+		if len(tk.Attributes) != 1 || aws.ToString(tk.Attributes[0].Name) != "ecs.cpu-architecture" || aws.ToString(tk.Attributes[0].Value) != want {
+			t.Errorf("task %s on a %s instance: attributes %+v", aws.ToString(tk.TaskDefinitionArn), want, tk.Attributes)
+		}
+		seen[want] = true
+	}
+	if !seen["arm64"] || !seen["x86_64"] {
+		t.Errorf("tasks ran on %v, want both architectures", seen)
+	}
 }
 
 // A service shows the defaults ECS applied: propagateTags NONE, a grace

@@ -39,7 +39,7 @@ func (w *World) taskWire(t *task, tags bool) ecstypes.Task {
 		StopCode:           t.stopCode,
 		HealthStatus:       t.health,
 		Version:            t.version,
-		Attributes:         []ecstypes.Attribute{{Name: aws.String("ecs.cpu-architecture"), Value: aws.String("x86_64")}},
+		Attributes:         []ecstypes.Attribute{{Name: aws.String("ecs.cpu-architecture"), Value: aws.String(t.arch())}},
 		Overrides:          &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{}, InferenceAcceleratorOverrides: []ecstypes.InferenceAcceleratorOverride{}},
 	}
 	if !t.connectivityAt.IsZero() || t.lastStatus == statusRunning {

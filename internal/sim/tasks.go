@@ -123,10 +123,25 @@ func (w *World) startContainers(t *task, now time.Time) {
 
 // platform is the os/arch the task runs on (its runtimePlatform, else x86_64 Linux).
 func (t *task) platform() string {
-	if rp := t.def.def.RuntimePlatform; rp != nil && rp.CpuArchitecture == ecstypes.CPUArchitectureArm64 {
+	if t.arch() == "arm64" {
 		return "linux/arm64"
 	}
 	return "linux/amd64"
+}
+
+// arch is the CPU architecture the task runs on, as ECS's
+// ecs.cpu-architecture attribute names it: the task definition's
+// runtimePlatform, else its container instance's.
+func (t *task) arch() string {
+	if rp := t.def.def.RuntimePlatform; rp != nil && rp.CpuArchitecture != "" {
+		return map[bool]string{true: "arm64", false: "x86_64"}[rp.CpuArchitecture == ecstypes.CPUArchitectureArm64]
+	}
+	if t.instance != nil {
+		if a := t.instance.attribute("ecs.cpu-architecture"); a != "" {
+			return a
+		}
+	}
+	return "x86_64"
 }
 
 // hasPlatform reports whether an image providing platforms runs on want;
