@@ -35,7 +35,12 @@ type rollout struct {
 	// the new revision and no old task ECS may stop for it. ECS's
 	// "unable to place" then confirms what was known and is the verdict at
 	// once: nothing is about to free room.
-	noRoom     bool
+	noRoom bool
+	// othersBusy, when set, reports whether other rollouts of the run are
+	// under way on the cluster: preflight found room for this rollout's
+	// first task only once their old tasks stop, so the grace after
+	// "unable to place" starts when they are done.
+	othersBusy func() bool
 	placeCause *Cause
 	placeAt    time.Time
 	placeMark  int32
@@ -106,6 +111,9 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		}
 	case place != nil && r.placeCause == nil:
 		r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
+	}
+	if r.placeCause != nil && r.othersBusy != nil && r.othersBusy() {
+		r.placeAt = at
 	}
 	if r.placeCause != nil {
 		grace, why := placeGraceStuck, ""

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
 // keepRevisions: after each success, only the newest N ACTIVE revisions of
@@ -129,5 +131,45 @@ func TestCountOnlyUpdate(t *testing.T) {
 				t.Errorf("%d mount holders", h)
 			}
 		})
+	}
+}
+
+// Two services share a cluster with room for one extra task. Each alone
+// could start its new task; together the second must wait until the first
+// rollout's old task stops, minutes later. Preflight says so, and pier
+// waits for it instead of calling ECS's "unable to place" a failure.
+func TestRolloutsSharingRoomWaitForEachOther(t *testing.T) {
+	e := newEnv(t, sim.WithImageBehavior(":v2", sim.ImageBehavior{SlowStart: 3 * time.Minute}))
+	must(e.ecs.CreateCluster(e.ctx, &ecs.CreateClusterInput{ClusterName: aws.String("shared")}))(t)
+	must(e.ecs.RegisterContainerInstance(e.ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String("shared"),
+		TotalResources: []ecstypes.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 3072},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 8192},
+		}}))(t)
+	td := func(name, v string) *taskdef.TaskDef {
+		js := fmt.Sprintf(`{"family":%q,"networkMode":"bridge","cpu":"1024","memory":"512","requiresCompatibilities":["EC2"],
+			"containerDefinitions":[{"name":"app","image":"registry.example/%s:%s","essential":true}]}`, name, name, v)
+		return must(taskdef.Parse(name+".json", []byte(js)))(t)
+	}
+	dc := &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200)}
+	var specs []deploy.Spec
+	for _, name := range []string{"app-a", "app-b"} {
+		must(e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("shared"), ServiceName: aws.String(name),
+			TaskDefinition: aws.String(e.register(t, td(name, "v1"))), DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeEc2,
+			DeploymentConfiguration: dc}))(t)
+		specs = append(specs, deploy.Spec{Name: name, Service: name, Cluster: "shared", Strategy: "rolling", TaskDef: td(name, "v2"), Timeout: 20 * time.Minute})
+	}
+	e.w.Clock().Advance(time.Minute)
+
+	l := &log{}
+	p, run, _ := e.deploy(t, context.Background(), l, specs...)
+	if !p.Services[1].WaitsForOthers() || p.Services[0].WaitsForOthers() {
+		t.Errorf("preflight: app-a %+v, app-b %+v; want app-b told to wait", p.Services[0].Findings, p.Services[1].Findings)
+	}
+	if run.Result != report.Success {
+		t.Fatalf("result %s: %s\n%s", run.Result, run.Cause, l)
+	}
+	if !strings.Contains(l.String(), "was unable to place a task") {
+		t.Errorf("ECS never reported the shortage: the test proves nothing\n%s", l)
 	}
 }

@@ -96,6 +96,9 @@ type Deployer struct {
 	started     time.Time
 	cancelledAt atomic.Pointer[time.Time]
 	poll        *poller
+
+	mu       sync.Mutex
+	inFlight map[string]int // rolling updates under way, per cluster
 }
 
 // New returns a Deployer over the ECS API.
@@ -123,6 +126,7 @@ type Target struct {
 // in flight within the grace period; the reports say what happened.
 func (d *Deployer) Apply(ctx context.Context, targets []Target) []report.Service {
 	d.started = d.o.clock.Now()
+	d.inFlight = map[string]int{}
 	work, stop := context.WithCancel(context.WithoutCancel(ctx))
 	defer stop()
 	d.poll = newPoller(d.ecs, d.o.clock)
@@ -172,6 +176,27 @@ func (d *Deployer) Rounds() (rounds, describes int) {
 	d.poll.mu.Lock()
 	defer d.poll.mu.Unlock()
 	return d.poll.rounds, d.poll.describes
+}
+
+// busy counts a rolling update under way on the cluster until the
+// returned func is called.
+func (d *Deployer) busy(cluster string) func() {
+	d.mu.Lock()
+	d.inFlight[cluster]++
+	d.mu.Unlock()
+	return func() {
+		d.mu.Lock()
+		d.inFlight[cluster]--
+		d.mu.Unlock()
+	}
+}
+
+// othersBusy reports whether a rolling update other than the caller's is
+// under way on the cluster: its old tasks will stop and free room.
+func (d *Deployer) othersBusy(cluster string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inFlight[cluster] > 1
 }
 
 func (d *Deployer) emit(service string, kind report.ProgressKind, msg string) {

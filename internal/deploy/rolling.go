@@ -33,12 +33,16 @@ func (r *run) rolling(ctx context.Context) {
 		return
 	}
 	r.rep.Deployment = id
+	defer r.d.busy(p.Cluster)()
 	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, id))
 	r.startPhase("rollout")
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	ro.noRoom = !ro.mayStopOld && p.NoRoom()
+	if p.WaitsForOthers() {
+		ro.othersBusy = func() bool { return r.d.othersBusy(p.Cluster) }
+	}
 	v, last, ok := r.settle(ctx, ro)
 	if ok {
 		return

@@ -93,6 +93,7 @@ func Compute(d Desired, o Observed) *Plan {
 	for _, ds := range d.Services {
 		p.Services = append(p.Services, computeService(ds, o.Services[ds.Name], o.Clusters[ds.Cluster]))
 	}
+	sharedRoom(p, d, o)
 	return p
 }
 

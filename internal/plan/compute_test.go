@@ -233,3 +233,38 @@ func frontendOf(t *testing.T, ds DesiredService) DesiredService {
 	ds.Name, ds.Service = "frontend", "frontend"
 	return ds
 }
+
+// Two rolling services on one cluster: each alone finds room for its first
+// new task, together they do not. The one left over is told it will wait
+// for the other's old tasks to stop; NoRoom stays false for it.
+func TestSharedRoom(t *testing.T) {
+	second := func(ds DesiredService) DesiredService {
+		ds.Name, ds.Service = "backend2", "backend2"
+		return ds
+	}
+	d := Desired{Services: []DesiredService{desiredBackend(t, "r/app@sha256:new", nil), second(desiredBackend(t, "r/app@sha256:new", nil))}}
+	for _, tt := range []struct {
+		name string
+		cpu  int64 // free on the one instance
+		want bool  // backend2 gets the shared-room warning
+	}{
+		{"room for one", 1024, true},
+		{"room for both", 2048, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Observed{Services: map[string]ObservedService{"backend": observedBackend(t, 100), "backend2": observedBackend(t, 100)},
+				Clusters: map[string]Cluster{"inforum": {Name: "inforum", Instances: []Instance{{ID: "a", RemainingCPU: tt.cpu, RemainingMemory: 16000}}}}}
+			p := Compute(d, o)
+			if f := findingWith(p.Services[0].Findings, SharedRoom); f != nil {
+				t.Errorf("the first service got %+v", f)
+			}
+			f := findingWith(p.Services[1].Findings, SharedRoom)
+			if (f != nil) != tt.want || p.Services[1].WaitsForOthers() != tt.want {
+				t.Fatalf("backend2 shared-room finding %+v, want %v", f, tt.want)
+			}
+			if tt.want && (!strings.Contains(f.Message, "first new task of backend,") || p.Services[1].NoRoom()) {
+				t.Errorf("finding %q, NoRoom %v", f.Message, p.Services[1].NoRoom())
+			}
+		})
+	}
+}

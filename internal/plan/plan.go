@@ -148,7 +148,7 @@ const (
 // Finding is one preflight result.
 type Finding struct {
 	Severity Severity `json:"severity"`
-	Check    string   `json:"check"` // capacity, image, iam, service
+	Check    string   `json:"check"` // capacity, capacity-shared, image, iam, service, strategy
 	Message  string   `json:"message"`
 	// Fix says what would work instead, when pier can tell.
 	Fix string `json:"fix,omitempty"`

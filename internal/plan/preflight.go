@@ -190,3 +190,75 @@ func capacityFix(desired int64, n need) string {
 	}
 	return fmt.Sprintf("add an instance with %d CPU units and %d MiB free, or set minimumHealthyPercent to 0 (a short outage while the one task is replaced)", n.cpu, n.mem)
 }
+
+// SharedRoom is the check of a finding that says the service's first new
+// task finds room only after other rollouts of the same run free some.
+const SharedRoom = "capacity-shared"
+
+// sharedRoom checks the rolling services of each EC2 cluster together: each
+// may find room for its first new task alone, yet not all at once. ECS then
+// places the others' only when old tasks stop, after the first rollouts'
+// health checks and draining; deploy waits for that instead of calling the
+// "unable to place" that ECS prints meanwhile a failure.
+func sharedRoom(p *Plan, d Desired, o Observed) {
+	byCluster := map[string][]int{}
+	var clusters []string
+	for i, s := range p.Services {
+		if !s.Changed() || s.Strategy == "recreate" || s.LaunchType != "EC2" || s.DesiredCount.New == 0 || s.NoRoom() {
+			continue
+		}
+		if byCluster[s.Cluster] == nil {
+			clusters = append(clusters, s.Cluster)
+		}
+		byCluster[s.Cluster] = append(byCluster[s.Cluster], i)
+	}
+	for _, c := range clusters {
+		idx := byCluster[c]
+		if len(idx) < 2 {
+			continue
+		}
+		free := slices.Clone(o.Clusters[c].Instances)
+		var placed []string
+		var left []int
+		for _, i := range idx {
+			if take(taskNeed(d.Services[i].Fields), free) {
+				placed = append(placed, p.Services[i].Name)
+			} else {
+				left = append(left, i)
+			}
+		}
+		for _, i := range left {
+			n := taskNeed(d.Services[i].Fields)
+			p.Services[i].Findings = append(p.Services[i].Findings, Finding{Severity: Warning, Check: SharedRoom,
+				Message: fmt.Sprintf("cluster %s has room for the first new task of %s, but not for this one's as well: ECS places it when old tasks of those rollouts stop, and deploy waits for that",
+					c, strings.Join(placed, ", ")),
+				Fix: fmt.Sprintf("deploy the services one at a time, or add an instance with %d CPU units and %d MiB free", n.cpu, n.mem)})
+		}
+	}
+}
+
+// take reserves one task of n on the first instance with room for it.
+func take(n need, instances []Instance) bool {
+	for k := range instances {
+		in := &instances[k]
+		if fits(n, *in) == 0 {
+			continue
+		}
+		in.RemainingCPU -= n.cpu
+		in.RemainingMemory -= n.mem
+		in.UsedPorts = append(slices.Clip(in.UsedPorts), n.ports...)
+		return true
+	}
+	return false
+}
+
+// WaitsForOthers reports whether the service's first new task finds room
+// only once other rollouts of the run free some (the SharedRoom finding).
+func (s Service) WaitsForOthers() bool {
+	for _, f := range s.Findings {
+		if f.Check == SharedRoom {
+			return true
+		}
+	}
+	return false
+}
