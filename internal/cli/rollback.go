@@ -59,9 +59,8 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 			printRun(env, run)
 			return ExitFailed
 		}
-		if s.HealthCheck != nil && s.Strategy == "recreate" {
-			target.Health = specHealth(s)
-		}
+		// The restored revision answers the same health check a deploy waits for.
+		target.Health = specHealth(s)
 		targets = append(targets, target)
 	}
 	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(grace))...)
