@@ -195,3 +195,34 @@ func TestSlowStopHonoursStopTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A crashing image exits with its code and no reason; an out-of-memory one
+// is killed with 137 and ECS's OutOfMemoryError reason. Either stops the
+// task as an essential container exit.
+func TestCrashAndOutOfMemory(t *testing.T) {
+	e := start(t, WithImageBehavior("*:crash", ImageBehavior{Crash: true, ExitCode: 3, CrashAfter: 20 * time.Second}),
+		WithImageBehavior("*:oom", ImageBehavior{OutOfMemory: true}))
+	e.cluster(t, "c", 8192)
+	for _, tc := range []struct {
+		image  string
+		code   int32
+		reason string
+	}{
+		{"app:crash", 3, ""},
+		{"app:oom", 137, "OutOfMemoryError: Container killed due to memory usage"},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			out := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+				Family: aws.String("exit"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(tc.image), Memory: aws.Int32(64)}},
+			}))(t)
+			run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: out.TaskDefinition.TaskDefinitionArn}))(t)
+			e.advance(time.Minute)
+			tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+			c := tk.Containers[0]
+			if aws.ToString(tk.LastStatus) != "STOPPED" || tk.StopCode != ecstypes.TaskStopCodeEssentialContainerExited || aws.ToString(tk.StoppedReason) != "Essential container in task exited" ||
+				aws.ToInt32(c.ExitCode) != tc.code || aws.ToString(c.Reason) != tc.reason {
+				t.Errorf("task %s %s %q; container exit %d reason %q", aws.ToString(tk.LastStatus), tk.StopCode, aws.ToString(tk.StoppedReason), aws.ToInt32(c.ExitCode), aws.ToString(c.Reason))
+			}
+		})
+	}
+}

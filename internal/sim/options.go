@@ -108,6 +108,11 @@ type ImageBehavior struct {
 	// SlowStop is how long the container takes to exit after SIGTERM; past
 	// its stopTimeout (default 30s) the agent kills it (exit code 137).
 	SlowStop time.Duration `yaml:"slowStop"`
+	// OutOfMemory makes the container exceed its memory limit CrashAfter
+	// (default 10s) after it started: the kernel kills it (exit code 137)
+	// and ECS gives the reason "OutOfMemoryError: Container killed due to
+	// memory usage".
+	OutOfMemory bool `yaml:"outOfMemory"`
 	// PullFailure makes pulls fail with CannotPullContainerError.
 	PullFailure bool `yaml:"pullFailure"`
 	// HealthURLFails makes the service's HTTP health-check URL (pier.yaml

@@ -9,6 +9,10 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
+// oomReason is ECS's reason for a container the kernel killed for
+// exceeding its memory limit.
+const oomReason = "OutOfMemoryError: Container killed due to memory usage"
+
 // beginPull moves a task into its image pull.
 func (w *World) beginPull(t *task, now time.Time) {
 	t.lastStatus = statusPending
@@ -97,16 +101,19 @@ func (w *World) startContainers(t *task, now time.Time) {
 		c.lastStatus = statusRunning
 		c.runtimeID = w.nextID(32) + "-" + w.nextID(10)
 		b := c.behavior
-		if b.Crash && c.essential {
+		if (b.Crash || b.OutOfMemory) && c.essential {
 			after := b.CrashAfter
 			if after <= 0 {
 				after = 10 * time.Second
 			}
-			code := b.ExitCode
+			code, reason := b.ExitCode, ""
 			if code == 0 {
 				code = 1
 			}
-			w.scheduleCrash(t, c.name, code, "", now.Add(after))
+			if b.OutOfMemory {
+				code, reason = 137, oomReason
+			}
+			w.scheduleCrash(t, c.name, code, reason, now.Add(after))
 		}
 		if c.hasHealthCheck {
 			hc := t.healthCheckOf(c.name)

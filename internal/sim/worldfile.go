@@ -42,6 +42,7 @@ import (
 //	    crashAfter: 5s
 //	  - {match: sonatype/nexus3, slowStart: 2m, slowStop: 90s, healthURLFails: true}
 //	  - {match: "*:broken", pullFailure: true}
+//	  - {match: "*backend-springboot*", outOfMemory: true, crashAfter: 2m}
 //	  - {match: "*front-nginx*", unhealthy: true}
 //	faults: {throttleRate: 0.05, serverErrorRate: 0.01, operations: [DescribeServices], noCapacity: false}
 //	timing: {pull: 4s, provision: 10s, stop: 2s, deprovision: 5s, conflictExit: 20s, steadyAfter: 30s}
