@@ -41,6 +41,9 @@ type rollout struct {
 	// first task only once their old tasks stop, so the grace after
 	// "unable to place" starts when they are done.
 	othersBusy func() bool
+	// primed: the first snapshot was read for a placement failure ECS
+	// reported before the rollout and will not repeat (see suppressed).
+	primed     bool
 	placeCause *Cause
 	placeAt    time.Time
 	placeMark  int32
@@ -85,6 +88,12 @@ func newRollout(deployment, taskDef, previous string, want int32, since time.Tim
 // assess reads one snapshot of the service, taken at time at.
 func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	var v verdict
+	if !r.primed {
+		r.primed = true
+		if c, ok := suppressedPlacement(svc.Events, r.since); ok {
+			r.placeCause, r.placeAt, r.placeMark = &c, at, r.progress(svc)
+		}
+	}
 	v.events = r.newEvents(svc.Events)
 	var place *Cause           // the last placement failure in this snapshot
 	startedAfterPlace := false // ECS started a task after it
@@ -197,6 +206,35 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		v.note = "ECS reports no rolloutState; decided by a single deployment with running == desired"
 	}
 	return v
+}
+
+// eventRepeat is how long ECS keeps quiet about an event it already
+// reported: the same message is not shown again for up to six hours.
+const eventRepeat = 6 * time.Hour
+
+// suppressedPlacement finds a placement failure ECS reported before the
+// rollout began and will not report again while it lasts: the newest
+// "unable to place a task" of the last six hours with no task started
+// after it. A rollout that then starts no task is stuck for that reason,
+// though no new event says so.
+func suppressedPlacement(events []types.ServiceEvent, since time.Time) (Cause, bool) {
+	for _, e := range events { // newest first
+		if e.CreatedAt == nil || !e.CreatedAt.Before(since) {
+			continue
+		}
+		if since.Sub(*e.CreatedAt) > eventRepeat {
+			break
+		}
+		msg := str(e.Message)
+		if strings.Contains(msg, ") has started ") {
+			break
+		}
+		if c := ClassifyEvent(msg); c.Kind == CannotPlace {
+			c.Message += fmt.Sprintf(" (reported by ECS at %s, before this rollout; ECS does not repeat an event while it lasts)", e.CreatedAt.UTC().Format("15:04:05"))
+			return c, true
+		}
+	}
+	return Cause{}, false
 }
 
 // progress is how many tasks our deployment has started.

@@ -241,3 +241,49 @@ func TestAssessPlacementPreflightPredicted(t *testing.T) {
 		t.Fatalf("failed although a task of ours runs: %+v", v.cause)
 	}
 }
+
+// ECS reported "unable to place" before the rollout and suppresses the
+// repeat: the old event is the cause once the rollout starts no task.
+func TestAssessSuppressedPlacementEvent(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) is missing an attribute required by your task."
+	started := "(service s) has started 1 tasks: (task t1)."
+	snap := func(running int32, events ...types.ServiceEvent) *types.Service {
+		s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, running), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+		s.Events = events // newest first, as ECS lists them
+		return s
+	}
+	tests := []struct {
+		name    string
+		events  []types.ServiceEvent
+		running int32
+		noRoom  bool
+		at      time.Duration // when the snapshot that must fail is read
+		fails   bool
+	}{
+		{"stuck since before the rollout", []types.ServiceEvent{event("p", -10*time.Minute, place)}, 0, false, placeGraceStuck + 3*time.Second, true},
+		{"preflight found no room", []types.ServiceEvent{event("p", -10*time.Minute, place)}, 0, true, 3 * time.Second, true},
+		{"a task started after it", []types.ServiceEvent{event("s", -5*time.Minute, started), event("p", -10*time.Minute, place)}, 0, false, time.Hour, false},
+		{"older than ECS keeps quiet", []types.ServiceEvent{event("p", -7*time.Hour, place)}, 0, false, time.Hour, false},
+		{"our rollout makes progress", []types.ServiceEvent{event("p", -10*time.Minute, place)}, 1, false, time.Hour, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+			r.noRoom = tt.noRoom
+			first := r.assess(snap(0, tt.events...), t0.Add(3*time.Second))
+			if len(first.events) != 0 {
+				t.Errorf("events before the rollout were reported as news: %v", first.events)
+			}
+			v := first
+			if tt.at > 3*time.Second {
+				v = r.assess(snap(tt.running), t0.Add(tt.at))
+			}
+			if got := v.state == failed; got != tt.fails {
+				t.Fatalf("failed = %v (%+v), want %v", got, v.cause, tt.fails)
+			}
+			if tt.fails && (v.cause.Kind != CannotPlace || !strings.Contains(v.cause.Message, "missing an attribute") || !strings.Contains(v.cause.Message, "before this rollout")) {
+				t.Errorf("cause %+v", v.cause)
+			}
+		})
+	}
+}
