@@ -426,3 +426,43 @@ func TestSDKWaiters(t *testing.T) {
 		t.Errorf("services-stable of a missing service: %v, want the MISSING failure acceptor", err)
 	}
 }
+
+// An awsvpc task describes its network interface the way ECS does: a UUID
+// attachment naming the subnet, ENI, MAC, DNS name and address, which the
+// containers' networkInterfaces point back to.
+func TestAwsvpcTaskAttachment(t *testing.T) {
+	e := start(t)
+	e.cluster(t, "c")
+	fargate := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("f"), NetworkMode: ecstypes.NetworkModeAwsvpc, Cpu: aws.String("256"), Memory: aws.String("512"),
+		RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions:    []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1")}},
+	}))(t)
+	run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: fargate.TaskDefinition.TaskDefinitionArn, LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-0a"}}}}))(t)
+	e.advance(time.Minute)
+	tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+	if len(tk.Attachments) != 1 {
+		t.Fatalf("attachments %+v", tk.Attachments)
+	}
+	a := tk.Attachments[0]
+	details := map[string]string{}
+	var names []string
+	for _, d := range a.Details {
+		details[aws.ToString(d.Name)] = aws.ToString(d.Value)
+		names = append(names, aws.ToString(d.Name))
+	}
+	ip := details["privateIPv4Address"]
+	if strings.Join(names, ",") != "subnetId,networkInterfaceId,macAddress,privateDnsName,privateIPv4Address" || details["subnetId"] != "subnet-0a" ||
+		!strings.HasPrefix(details["networkInterfaceId"], "eni-0") || len(details["macAddress"]) != len("0a:00:00:00:00:00") ||
+		details["privateDnsName"] != "ip-"+strings.ReplaceAll(ip, ".", "-")+".ec2.internal" {
+		t.Errorf("attachment details %v", details)
+	}
+	if id := aws.ToString(a.Id); len(id) != 36 || strings.Count(id, "-") != 4 || aws.ToString(a.Type) != "ElasticNetworkInterface" || aws.ToString(a.Status) != "ATTACHED" {
+		t.Errorf("attachment %s %s %s", id, aws.ToString(a.Type), aws.ToString(a.Status))
+	}
+	ni := tk.Containers[0].NetworkInterfaces
+	if len(ni) != 1 || aws.ToString(ni[0].AttachmentId) != aws.ToString(a.Id) || aws.ToString(ni[0].PrivateIpv4Address) != ip {
+		t.Errorf("container network interfaces %+v", ni)
+	}
+}

@@ -212,6 +212,7 @@ type task struct {
 	startedBy   string
 	cpu, memory int32
 	eniIP       string // awsvpc: the task's private address
+	subnet      string // awsvpc: the subnet of its network interface
 	az          string
 
 	lastStatus, desiredStatus string

@@ -247,6 +247,10 @@ func (w *World) newTask(c *cluster, td *taskDef, inst *instance, req placementRe
 	}
 	if td.def.NetworkMode == ecstypes.NetworkModeAwsvpc {
 		t.eniIP = fmt.Sprintf("10.0.%d.%d", w.rng.IntN(64), 2+w.rng.IntN(250))
+		if n := req.network; n != nil && n.AwsvpcConfiguration != nil && len(n.AwsvpcConfiguration.Subnets) > 0 {
+			subnets := n.AwsvpcConfiguration.Subnets
+			t.subnet = subnets[int(id[0])%len(subnets)]
+		}
 	}
 	for _, cd := range td.def.ContainerDefinitions {
 		name := aws.ToString(cd.Name)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,13 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return aws.Time(t)
+}
+
+// attachmentID is the id of an awsvpc task's network-interface attachment:
+// a UUID, as ECS gives it (derived from the task id, so it is stable).
+func attachmentID(t *task) string {
+	h := t.id
+	return h[8:16] + "-" + h[4:8] + "-" + h[0:4] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 func (w *World) taskWire(t *task, tags bool) ecstypes.Task {
@@ -61,14 +69,25 @@ func (w *World) taskWire(t *task, tags bool) ecstypes.Task {
 		out.EphemeralStorage = &ecstypes.EphemeralStorage{SizeInGiB: 20}
 	}
 	if t.eniIP != "" {
+		var details []ecstypes.KeyValuePair
+		if t.subnet != "" {
+			details = append(details, ecstypes.KeyValuePair{Name: aws.String("subnetId"), Value: aws.String(t.subnet)})
+		}
+		dns := "ip-" + strings.ReplaceAll(t.eniIP, ".", "-") + "." + w.region + ".compute.internal"
+		if w.region == "us-east-1" {
+			dns = "ip-" + strings.ReplaceAll(t.eniIP, ".", "-") + ".ec2.internal"
+		}
+		details = append(details,
+			ecstypes.KeyValuePair{Name: aws.String("networkInterfaceId"), Value: aws.String("eni-0" + t.id[:16])},
+			ecstypes.KeyValuePair{Name: aws.String("macAddress"), Value: aws.String("0a:" + t.id[16:18] + ":" + t.id[18:20] + ":" + t.id[20:22] + ":" + t.id[22:24] + ":" + t.id[24:26])},
+			ecstypes.KeyValuePair{Name: aws.String("privateDnsName"), Value: aws.String(dns)},
+			ecstypes.KeyValuePair{Name: aws.String("privateIPv4Address"), Value: aws.String(t.eniIP)},
+		)
 		out.Attachments = []ecstypes.Attachment{{
-			Id:     aws.String(t.id[:8] + "-eni"),
-			Type:   aws.String("ElasticNetworkInterface"),
-			Status: aws.String(map[bool]string{true: "DELETED", false: "ATTACHED"}[t.lastStatus == statusStopped]),
-			Details: []ecstypes.KeyValuePair{
-				{Name: aws.String("privateIPv4Address"), Value: aws.String(t.eniIP)},
-				{Name: aws.String("networkInterfaceId"), Value: aws.String("eni-0" + t.id[:16])},
-			},
+			Id:      aws.String(attachmentID(t)),
+			Type:    aws.String("ElasticNetworkInterface"),
+			Status:  aws.String(map[bool]string{true: "DELETED", false: "ATTACHED"}[t.lastStatus == statusStopped]),
+			Details: details,
 		}}
 	}
 	for _, c := range t.containers {
@@ -103,7 +122,7 @@ func (w *World) taskWire(t *task, tags bool) ecstypes.Task {
 			ct.NetworkBindings = []ecstypes.NetworkBinding{}
 		}
 		if t.eniIP != "" {
-			ct.NetworkInterfaces = []ecstypes.NetworkInterface{{AttachmentId: aws.String(t.id[:8] + "-eni"), PrivateIpv4Address: aws.String(t.eniIP)}}
+			ct.NetworkInterfaces = []ecstypes.NetworkInterface{{AttachmentId: aws.String(attachmentID(t)), PrivateIpv4Address: aws.String(t.eniIP)}}
 		}
 		out.Containers = append(out.Containers, ct)
 	}
