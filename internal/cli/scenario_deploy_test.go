@@ -152,8 +152,51 @@ func TestPlanDetailedExitCodeAndStalePlan(t *testing.T) {
 // before the change, the run fails fast with ECS's closest-instance reason
 // and puts the backend back.
 func TestDeploySandboxWorldFileThroughRun(t *testing.T) {
-	world := filepath.Join(t.TempDir(), "world.yaml")
-	if err := os.WriteFile(world, []byte("clusters:\n  inforum:\n    instances:\n      - {cpu: 4096, memory: 15742}\n"), 0o644); err != nil {
+	code, out, errs := deployInWorld(t, "clusters:\n  inforum:\n    instances:\n      - {cpu: 4096, memory: 15742}\n", "backend")
+	if code != ExitRolledBack {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errs)
+	}
+	warn := strings.Index(errs, "backend: warning: capacity")
+	update := strings.Index(errs, "==> update backend")
+	if warn < 0 || update < 0 || warn > update {
+		t.Errorf("preflight did not warn before the update:\n%s", errs)
+	}
+	if !strings.Contains(out, "has insufficient CPU units available") {
+		t.Errorf("the report lacks the closest-instance reason:\n%s", out)
+	}
+}
+
+// The cluster has only Graviton (arm64) instances and the backend pins
+// X86_64: ECS never placed its tasks and, suppressing the repeat, says so
+// only in an event from before the deploy. Preflight names the
+// architecture; the run reads that old event as the cause at once (not a
+// 20-minute timeout) and returns the service to the state it found.
+func TestDeployOnInstancesOfAnotherArchitecture(t *testing.T) {
+	code, out, errs := deployInWorld(t, "clusters:\n  inforum:\n    instances: [{cpu: 8192, memory: 31484, count: 2, arch: arm64}]\n", "backend")
+	if code != ExitRolledBack {
+		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"runs 0 of its 2 tasks before the change", "has the CPU architecture the task pins"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("preflight does not say %q:\n%s", want, errs)
+		}
+	}
+	for _, want := range []string{"is missing an attribute required by your task", "before this rollout", "running 0 of its 2 tasks, as before this run"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "timed out") {
+		t.Errorf("the run waited for a timeout:\n%s", out)
+	}
+}
+
+// deployInWorld runs `pier deploy --sandbox --sandbox-world` through Run
+// with the given world file and services.
+func deployInWorld(t *testing.T, world string, services ...string) (int, string, string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "world.yaml")
+	if err := os.WriteFile(file, []byte(world), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var stdout, stderr bytes.Buffer
@@ -164,19 +207,9 @@ func TestDeploySandboxWorldFileThroughRun(t *testing.T) {
 		}
 		return ""
 	}
-	code := Run(context.Background(), []string{"deploy", "--sandbox", "--sandbox-world", world, "-f", inforumYAML, "backend"}, &stdout, &stderr, getenv)
-	errs := stderr.String()
-	if code != ExitRolledBack {
-		t.Fatalf("exit %d, want 3\n%s\n%s", code, stdout.String(), errs)
-	}
-	warn := strings.Index(errs, "backend: warning: capacity")
-	update := strings.Index(errs, "==> update backend")
-	if warn < 0 || update < 0 || warn > update {
-		t.Errorf("preflight did not warn before the update:\n%s", errs)
-	}
-	if !strings.Contains(stdout.String(), "has insufficient CPU units available") {
-		t.Errorf("the report lacks the closest-instance reason:\n%s", stdout.String())
-	}
+	args := append([]string{"deploy", "--sandbox", "--sandbox-world", file, "-f", inforumYAML}, services...)
+	code := Run(context.Background(), args, &stdout, &stderr, getenv)
+	return code, stdout.String(), stderr.String()
 }
 
 func TestRollbackAndStatusThroughTheCLI(t *testing.T) {

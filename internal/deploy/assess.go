@@ -287,13 +287,16 @@ func drained(svc *types.Service) bool {
 	return true
 }
 
-// restoredOn reports whether every running task of the service runs
-// taskDef and their number is the desired count: the state a rollback
-// must reach. It accepts a rollback deployment that is still IN_PROGRESS
-// when the tasks of an earlier deployment of the same revision already run
-// (ECS cannot place replacement tasks on a full cluster, but the service
-// is whole on the previous revision).
-func restoredOn(svc *types.Service, taskDef string, want int32) bool {
+// restoredOn reports whether the service runs taskDef with its previous
+// desired count again, nothing else running or pending, and at least least
+// tasks of taskDef running: the state a rollback must reach. least is the
+// desired count, or fewer when the service ran fewer before the run (a
+// rollback returns it to where it was, not beyond). It accepts a rollback
+// deployment that is still IN_PROGRESS when the tasks of an earlier
+// deployment of the same revision already run (ECS cannot place
+// replacement tasks on a full cluster, but the service is whole on the
+// previous revision).
+func restoredOn(svc *types.Service, taskDef string, want, least int32) bool {
 	var on, off int32
 	for _, d := range svc.Deployments {
 		if str(d.TaskDefinition) == taskDef {
@@ -302,7 +305,7 @@ func restoredOn(svc *types.Service, taskDef string, want int32) bool {
 			off += d.RunningCount + d.PendingCount
 		}
 	}
-	return on == want && off == 0 && svc.DesiredCount == want
+	return on >= least && on <= want && off == 0 && svc.DesiredCount == want
 }
 
 // shortTD is family:revision of a task-definition ARN.

@@ -136,7 +136,7 @@ func TestRestoredOn(t *testing.T) {
 		{"short of tasks", svc(2, dep("rb", "PRIMARY", tdOld, types.DeploymentRolloutStateInProgress, 2, 1)), false},
 	}
 	for _, tt := range tests {
-		if got := restoredOn(tt.snap, tdOld, 2); got != tt.want {
+		if got := restoredOn(tt.snap, tdOld, 2, 2); got != tt.want {
 			t.Errorf("%s: restoredOn = %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -119,6 +119,28 @@ type Target struct {
 	Health        *plan.HealthCheck
 	KeepRevisions int
 	Timeout       time.Duration // for the rollout; rollback gets as long again
+	// RunningBefore is how many tasks the service ran before the run (nil:
+	// its desired count). A service that was short of tasks already counts
+	// as restored when a rollback brings it back to as many.
+	RunningBefore *int32
+}
+
+// least is how many tasks of the previous revision a rollback must see
+// running: the old desired count, or what ran before when that was fewer.
+func (t Target) least() int32 {
+	if t.RunningBefore != nil && *t.RunningBefore < t.Plan.DesiredCount.Old {
+		return max(*t.RunningBefore, 0)
+	}
+	return t.Plan.DesiredCount.Old
+}
+
+// shortBefore says, for a cause, that the service ran fewer tasks than
+// desired before the run too; empty otherwise.
+func (t Target) shortBefore() string {
+	if n := t.least(); n < t.Plan.DesiredCount.Old {
+		return fmt.Sprintf(" (running %d of its %d tasks, as before this run)", n, t.Plan.DesiredCount.Old)
+	}
+	return ""
 }
 
 // Apply deploys every target in parallel and returns one report per target,

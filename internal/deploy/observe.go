@@ -80,7 +80,7 @@ func Observe(ctx context.Context, api ECSReader, desired []plan.DesiredService) 
 					return o, err
 				}
 				o.Services[d.Name] = os
-				if os.LaunchType == "EC2" && !d.Fields.Equal(os.Current) && d.Strategy != "recreate" {
+				if os.LaunchType == "EC2" && !d.Fields.Equal(os.Current) {
 					needCapacity[c] = true
 				}
 			}
@@ -204,6 +204,11 @@ func observeCluster(ctx context.Context, api ECSReader, name string) (plan.Clust
 		}
 		for _, ci := range out.ContainerInstances {
 			in := plan.Instance{ID: taskID(str(ci.ContainerInstanceArn))}
+			for _, a := range ci.Attributes {
+				if str(a.Name) == "ecs.cpu-architecture" {
+					in.Arch = str(a.Value)
+				}
+			}
 			for _, res := range ci.RemainingResources {
 				switch str(res.Name) {
 				case "CPU":

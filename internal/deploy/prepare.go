@@ -47,6 +47,10 @@ func Plan(ctx context.Context, api ECSReader, file string, images []plan.Image, 
 	targets := make([]Target, len(specs))
 	for i, s := range specs {
 		targets[i] = Target{Plan: p.Services[i], Health: s.Health, KeepRevisions: s.KeepRevisions, Timeout: s.Timeout}
+		if os, ok := observed.Services[s.Name]; ok && os.Found {
+			n := os.RunningCount
+			targets[i].RunningBefore = &n
+		}
 		if p.Services[i].Action == plan.Register {
 			in, err := s.TaskDef.RegisterInput()
 			if err != nil {

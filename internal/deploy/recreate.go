@@ -106,7 +106,7 @@ func (r *run) recreateBack(ctx context.Context, cause Cause, drain bool) {
 		return
 	}
 	r.rep.Final = p.Current
-	r.finish(report.RolledBack, Cause{cause.Kind, cause.Message + "; restored " + p.Current.String()})
+	r.finish(report.RolledBack, Cause{cause.Kind, cause.Message + "; restored " + p.Current.String() + r.t.shortBefore()})
 }
 
 // waitStopped waits until the service shows no task and every task it had

@@ -108,7 +108,7 @@ func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service
 		return
 	}
 	r.rep.Final = p.Current
-	r.finish(report.RolledBack, Cause{failure.cause.Kind, failure.cause.Message + "; rolled back to " + p.Current.String()})
+	r.finish(report.RolledBack, Cause{failure.cause.Kind, failure.cause.Message + "; rolled back to " + p.Current.String() + r.t.shortBefore()})
 }
 
 // waitRestored waits until the service runs its previous revision with the
@@ -136,7 +136,7 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 		for _, e := range v.events {
 			r.event(e)
 		}
-		if v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old) {
+		if v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old, r.t.least()) {
 			return true, ""
 		}
 		if v.state == failed && v.cause.Kind != CannotPlace {

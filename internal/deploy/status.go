@@ -188,5 +188,6 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 	if p.Strategy == "" {
 		p.Strategy = "rolling"
 	}
-	return Target{Plan: p, Timeout: timeout}, nil
+	running := svc.RunningCount
+	return Target{Plan: p, Timeout: timeout, RunningBefore: &running}, nil
 }

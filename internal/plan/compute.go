@@ -83,6 +83,7 @@ type Instance struct {
 	RemainingCPU    int64
 	RemainingMemory int64
 	UsedPorts       []int32 // reserved host ports
+	Arch            string  // ecs.cpu-architecture: x86_64 or arm64; empty when the agent does not say
 }
 
 // Compute builds the plan. It decides per service whether to register a new
@@ -151,6 +152,11 @@ func computeService(ds DesiredService, os ObservedService, cl Cluster) Service {
 	if s.Action == NoChange && len(os.Deployments) > 1 {
 		s.Findings = append(s.Findings, Finding{Severity: Warning, Check: "service",
 			Message: fmt.Sprintf("%d deployments in flight (%s); the service has not settled", len(os.Deployments), strings.Join(s.Observed.Deployments, ", "))})
+	}
+	if s.Changed() && os.RunningCount < os.DesiredCount {
+		s.Findings = append(s.Findings, Finding{Severity: Warning, Check: "service",
+			Message: fmt.Sprintf("runs %d of its %d tasks before the change; a rollback can only bring it back to that", os.RunningCount, os.DesiredCount),
+			Fix:     "see why with pier status " + ds.Name})
 	}
 	s.Steps = steps(s, ds)
 	s.Findings = append(s.Findings, preflight(s, ds, os, cl)...)

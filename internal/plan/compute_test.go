@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -266,5 +267,74 @@ func TestSharedRoom(t *testing.T) {
 				t.Errorf("finding %q, NoRoom %v", f.Message, p.Services[1].NoRoom())
 			}
 		})
+	}
+}
+
+// Without runtimePlatform, a task on EC2 runs on its instance's architecture;
+// with one, only instances of that architecture can take it.
+func TestArchitecturePreflight(t *testing.T) {
+	cluster := func(archs ...string) Cluster {
+		c := Cluster{Name: "inforum"}
+		for i, a := range archs {
+			c.Instances = append(c.Instances, Instance{ID: fmt.Sprint("i", i), RemainingCPU: 4096, RemainingMemory: 16000, Arch: a})
+		}
+		return c
+	}
+	tests := []struct {
+		name      string
+		pin       string // runtimePlatform.cpuArchitecture
+		platforms []string
+		cluster   Cluster
+		image     Severity // "" = no image finding
+		noRoom    bool
+	}{
+		{"x86 instances, amd64 images", "", []string{"linux/amd64"}, cluster("x86_64", "x86_64"), "", false},
+		{"graviton instances, amd64 images", "", []string{"linux/amd64"}, cluster("arm64"), Error, false},
+		{"mixed instances, amd64 images", "", []string{"linux/amd64"}, cluster("x86_64", "arm64"), Warning, false},
+		{"mixed instances, both platforms", "", []string{"linux/amd64", "linux/arm64"}, cluster("x86_64", "arm64"), "", false},
+		{"pinned x86 on graviton instances", "X86_64", []string{"linux/amd64"}, cluster("arm64", "arm64"), "", true},
+		{"pinned x86 on mixed instances", "X86_64", []string{"linux/amd64"}, cluster("arm64", "x86_64"), "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := desiredBackend(t, "r/backend-springboot@sha256:new", nil)
+			d.Platforms = tt.platforms
+			if tt.pin != "" {
+				d.Fields["runtimePlatform.cpuArchitecture"] = tt.pin
+			}
+			p := Compute(Desired{Services: []DesiredService{d}},
+				Observed{Services: map[string]ObservedService{"backend": observedBackend(t, 50)}, Clusters: map[string]Cluster{"inforum": tt.cluster}})
+			s := p.Services[0]
+			f := findingWith(s.Findings, "image")
+			switch {
+			case tt.image == "" && f != nil:
+				t.Errorf("unexpected image finding %+v", f)
+			case tt.image != "" && (f == nil || f.Severity != tt.image):
+				t.Errorf("image finding %+v, want severity %s", f, tt.image)
+			}
+			if s.NoRoom() != tt.noRoom {
+				t.Errorf("NoRoom = %v, want %v (findings %+v)", s.NoRoom(), tt.noRoom, s.Findings)
+			}
+			if tt.noRoom && !strings.Contains(findingWith(s.Findings, "capacity").Message, "CPU architecture") {
+				t.Errorf("capacity finding does not name the architecture: %+v", s.Findings)
+			}
+		})
+	}
+}
+
+// A service already short of tasks is worth a word before it is changed.
+func TestShortServiceWarned(t *testing.T) {
+	for _, running := range []int32{0, 2} {
+		o := observedBackend(t, 100)
+		o.RunningCount = running
+		p := Compute(Desired{Services: []DesiredService{desiredBackend(t, "r/app@sha256:new", nil)}},
+			Observed{Services: map[string]ObservedService{"backend": o}})
+		f := findingWith(p.Services[0].Findings, "service")
+		if (f != nil) != (running < 2) {
+			t.Errorf("running %d of 2: service finding %+v", running, f)
+		}
+		if f != nil && (f.Severity != Warning || !strings.Contains(f.Message, "runs 0 of its 2 tasks")) {
+			t.Errorf("finding %+v", f)
+		}
 	}
 }

@@ -31,7 +31,7 @@ func preflight(s Service, ds DesiredService, os ObservedService, cl Cluster) []F
 				Message: "registering and updating needs iam:PassRole on " + strings.Join(roles, ", ")})
 		}
 	}
-	if f, ok := platform(ds); ok {
+	if f, ok := platform(ds, os, cl); ok {
 		out = append(out, f)
 	}
 	if f, ok := capacity(s, ds, os, cl); ok {
@@ -42,34 +42,67 @@ func preflight(s Service, ds DesiredService, os ObservedService, cl Cluster) []F
 
 // platform checks that the images are built for the architecture the task
 // runs on: ECS would otherwise start containers that exit with "exec format
-// error", or fail to pull a manifest for the platform.
-func platform(ds DesiredService) (Finding, bool) {
+// error", or fail to pull a manifest for the platform. The task's
+// runtimePlatform decides; without one, a task on EC2 runs on whatever
+// architecture its instance has, and on Fargate on x86_64.
+func platform(ds DesiredService, os ObservedService, cl Cluster) (Finding, bool) {
 	if len(ds.Platforms) == 0 {
 		return Finding{}, false
 	}
-	arch := "amd64"
-	if strings.EqualFold(ds.Fields["runtimePlatform.cpuArchitecture"], "ARM64") {
-		arch = "arm64"
+	archs := []string{"amd64"}
+	switch pinned := ds.Fields["runtimePlatform.cpuArchitecture"]; {
+	case strings.EqualFold(pinned, "ARM64"):
+		archs = []string{"arm64"}
+	case pinned == "" && os.LaunchType == "EC2" && len(cl.Instances) > 0:
+		archs = nil
+		for _, in := range cl.Instances {
+			if a := goArch(in.Arch); !slices.Contains(archs, a) {
+				archs = append(archs, a)
+			}
+		}
+		slices.Sort(archs)
 	}
-	want := "linux/" + arch
-	for _, p := range ds.Platforms {
-		if p == want || strings.HasPrefix(p, want+"/") {
-			return Finding{}, false
+	var missing []string
+	for _, a := range archs {
+		want := "linux/" + a
+		if !slices.ContainsFunc(ds.Platforms, func(p string) bool { return p == want || strings.HasPrefix(p, want+"/") }) {
+			missing = append(missing, want)
 		}
 	}
+	switch {
+	case len(missing) == 0:
+		return Finding{}, false
+	case len(missing) < len(archs):
+		return Finding{Severity: Warning, Check: "image",
+			Message: fmt.Sprintf("cluster %s has %s instances, but the images are built for %s only: tasks ECS places there fail to pull", cl.Name, strings.Join(missing, ", "), strings.Join(ds.Platforms, ", ")),
+			Fix:     fmt.Sprintf("add %s to platforms: in pier.yaml, or pin runtimePlatform.cpuArchitecture in the task definition", strings.Join(missing, ", "))}, true
+	}
 	return Finding{Severity: Error, Check: "image",
-		Message: fmt.Sprintf("the task runs on %s but its images are built for %s", want, strings.Join(ds.Platforms, ", ")),
-		Fix:     fmt.Sprintf("add %s to platforms: in pier.yaml, or set runtimePlatform.cpuArchitecture in the task definition", want)}, true
+		Message: fmt.Sprintf("the task runs on %s but its images are built for %s", strings.Join(missing, ", "), strings.Join(ds.Platforms, ", ")),
+		Fix:     fmt.Sprintf("add %s to platforms: in pier.yaml, or set runtimePlatform.cpuArchitecture in the task definition", strings.Join(missing, ", "))}, true
+}
+
+// goArch turns ECS's ecs.cpu-architecture value into the image platform's
+// architecture name (x86_64 or unknown → amd64).
+func goArch(ecsArch string) string {
+	if strings.EqualFold(ecsArch, "arm64") {
+		return "arm64"
+	}
+	return "amd64"
 }
 
 // need is what one task of the desired definition reserves on an instance.
 type need struct {
 	cpu, mem int64
 	ports    []int32 // static host ports
+	arch     string  // amd64 or arm64 when runtimePlatform pins one
 }
 
 func taskNeed(f Fields) need {
 	n := need{cpu: f.Int("cpu"), mem: f.Int("memory")}
+	if a := f["runtimePlatform.cpuArchitecture"]; a != "" {
+		n.arch = goArch(a)
+	}
 	var cpuSum, memSum int64
 	for k := range f {
 		if !strings.HasPrefix(k, "containerDefinitions[") {
@@ -112,6 +145,9 @@ func taskNeed(f Fields) need {
 
 // fits is how many tasks of n one instance can still take.
 func fits(n need, in Instance) int64 {
+	if n.arch != "" && in.Arch != "" && goArch(in.Arch) != n.arch {
+		return 0
+	}
 	for _, p := range n.ports {
 		if slices.Contains(in.UsedPorts, p) {
 			return 0
@@ -144,6 +180,11 @@ func capacity(s Service, ds DesiredService, os ObservedService, cl Cluster) (Fin
 		return Finding{Severity: Warning, Check: "capacity",
 			Message: fmt.Sprintf("cluster %q has no ACTIVE container instances: no task can be placed", s.Cluster),
 			Fix:     "start container instances (check the auto scaling group) before deploying"}, true
+	}
+	if n.arch != "" && !slices.ContainsFunc(cl.Instances, func(in Instance) bool { return in.Arch == "" || goArch(in.Arch) == n.arch }) {
+		return Finding{Severity: Warning, Check: "capacity",
+			Message: fmt.Sprintf("no container instance of cluster %s has the CPU architecture the task pins (runtimePlatform.cpuArchitecture %s): ECS places none of its tasks", s.Cluster, ds.Fields["runtimePlatform.cpuArchitecture"]),
+			Fix:     "pin runtimePlatform.cpuArchitecture to the architecture of the cluster's instances (and build the images for it: platforms: in pier.yaml), or add instances of the pinned one"}, true
 	}
 	desired := int64(s.DesiredCount.New)
 	running := int64(os.RunningCount)
