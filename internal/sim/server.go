@@ -33,6 +33,10 @@ type Server struct {
 	srv   *http.Server
 	stop  context.CancelFunc
 	done  chan struct{}
+	// transport is the clients' own: http.DefaultTransport is shared with
+	// every other server in the process, and an httptest.Server closing its
+	// idle connections could cut a response being read from this one.
+	transport *http.Transport
 }
 
 // Start serves the world on a free loopback port until ctx ends or Close.
@@ -59,6 +63,11 @@ func (w *World) Listen(ctx context.Context, addr string) (*Server, error) {
 		srv:   &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second},
 		stop:  cancel,
 		done:  make(chan struct{}),
+		transport: &http.Transport{
+			Proxy:               nil, // loopback only: never through HTTP_PROXY
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     90 * time.Second,
+		},
 	}
 	go func() {
 		defer close(s.done)
@@ -85,6 +94,7 @@ func (s *Server) Close() error {
 	s.stop()
 	err := s.srv.Close()
 	<-s.done
+	s.transport.CloseIdleConnections()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -99,7 +109,7 @@ func (s *Server) AWSConfig() aws.Config {
 		Region:       s.world.region,
 		BaseEndpoint: aws.String(s.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIASIMULATOR0000000", "simulator-secret-key", ""),
-		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second, Transport: s.transport},
 	}
 }
 
