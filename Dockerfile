@@ -20,7 +20,8 @@ RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false \
  && mkdir -m 1777 /out/tmp
 
 # No shell, no package manager: the binary, the CA bundle that the AWS SDK and the registry
-# client need for TLS, and a writable /tmp for temporary files.
+# client need for TLS, and a /tmp for the action's temporary build cache (the container
+# runs as root, so /tmp is writable whatever mode COPY gives the directory).
 FROM scratch
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/tmp /tmp
