@@ -141,6 +141,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	if err != nil {
 		return fail(err)
 	}
+	deploy.ProbeHealth(ctx, aws.http, p, specs)
 	printFindings(env, p)
 	if errs := p.Errors(); len(errs) > 0 {
 		return fail(fmt.Errorf("preflight: %s", errs[0].Message))

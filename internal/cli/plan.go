@@ -97,6 +97,7 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 		fmt.Fprintf(env.Stderr, "pier plan: %v\n", err)
 		return ExitFailed
 	}
+	deploy.ProbeHealth(ctx, aws.http, p, specs)
 	if env.Output == "json" {
 		err = report.JSON(env.Stdout, p)
 	} else {

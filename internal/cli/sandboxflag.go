@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -39,7 +40,8 @@ type awsTarget struct {
 	clients *awsapi.Clients
 	clock   deploy.Clock
 	deploy  []deploy.Option
-	server  *sim.Server // nil outside the sandbox
+	http    *http.Client // for healthCheck.url: the sandbox answers its own
+	server  *sim.Server  // nil outside the sandbox
 	close   func()
 }
 
@@ -55,7 +57,7 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		if err != nil {
 			return nil, err
 		}
-		return &awsTarget{clients: awsapi.New(cfg), clock: deploy.WallClock{}, close: func() {}}, nil
+		return &awsTarget{clients: awsapi.New(cfg), clock: deploy.WallClock{}, http: &http.Client{Timeout: 10 * time.Second}, close: func() {}}, nil
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	srv, closeSrv := s.srv, func() {}
@@ -75,6 +77,7 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		clients: awsapi.New(cfg),
 		clock:   clock,
 		deploy:  []deploy.Option{deploy.WithClock(clock), deploy.WithHTTPClient(srv.HTTPClient())},
+		http:    srv.HTTPClient(),
 		server:  srv,
 		close:   func() { closeSrv(); cancel() },
 	}, nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -226,7 +224,7 @@ func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 	r.startPhase("health-check")
 	timeout := h.Timeout
 	if timeout <= 0 {
-		timeout = 5 * time.Minute
+		timeout = defaultHealthTimeout
 	}
 	since := r.d.o.clock.Now()
 	last := "no answer yet"
@@ -254,17 +252,7 @@ func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 }
 
 func (r *run) get(ctx context.Context, url string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, fmt.Errorf("checking %s: %w", url, err)
-	}
-	resp, err := r.d.o.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	return resp.StatusCode, nil
+	return probe(ctx, r.d.o.http, url)
 }
 
 // retain deregisters ACTIVE revisions of the family beyond the newest
