@@ -57,7 +57,9 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		if err != nil {
 			return nil, err
 		}
-		return &awsTarget{clients: awsapi.New(cfg), clock: deploy.WallClock{}, http: &http.Client{Timeout: 10 * time.Second}, close: func() {}}, nil
+		clients := awsapi.New(cfg)
+		return &awsTarget{clients: clients, clock: deploy.WallClock{}, deploy: []deploy.Option{deploy.WithELB(clients.ELB)},
+			http: &http.Client{Timeout: 10 * time.Second}, close: func() {}}, nil
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	srv, closeSrv := s.srv, func() {}
@@ -71,12 +73,13 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 	}
 	cfg := srv.AWSConfig()
 	cfg.Retryer = awsapi.Retryer(20 * time.Millisecond)
+	clients := awsapi.New(cfg)
 	clock := srv.World().Clock()
 	fmt.Fprintf(env.Stderr, "pier: sandbox at %s (%s); nothing touches AWS\n", srv.URL, srv.World().Describe())
 	return &awsTarget{
-		clients: awsapi.New(cfg),
+		clients: clients,
 		clock:   clock,
-		deploy:  []deploy.Option{deploy.WithClock(clock), deploy.WithHTTPClient(srv.HTTPClient())},
+		deploy:  []deploy.Option{deploy.WithClock(clock), deploy.WithHTTPClient(srv.HTTPClient()), deploy.WithELB(clients.ELB)},
 		http:    srv.HTTPClient(),
 		server:  srv,
 		close:   func() { closeSrv(); cancel() },

@@ -191,6 +191,25 @@ func TestDeployOnInstancesOfAnotherArchitecture(t *testing.T) {
 	}
 }
 
+// The fix preflight suggests for the seed's one instance works through
+// pier too: with minimumHealthyPercent 50, ECS stops an old task, waits for
+// its 300 s of draining, starts a new one, waits for it to pass its health
+// checks, and only then stops the next. It says "unable to place a task"
+// all along; pier sees room on its way (a task stopping, a target still in
+// its first health checks) and waits instead of rolling back.
+func TestDeployMinimumHealthy50OnTheSeedInstance(t *testing.T) {
+	code, out, errs := deployInWorld(t, "clusters:\n  inforum:\n    instances:\n      - {cpu: 4096, memory: 15742}\nservices:\n  backend:\n    minimumHealthyPercent: 50\n", "backend")
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0\n%s\n%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "was unable to place a task") || !strings.Contains(errs, "has begun draining connections") {
+		t.Errorf("ECS never ran short of room: the test proves nothing\n%s", errs)
+	}
+	if !strings.Contains(out, "ecs-backend-task:1 → ecs-backend-task:2") || !strings.Contains(out, "success") {
+		t.Errorf("report:\n%s", out)
+	}
+}
+
 // deployInWorld runs `pier deploy --sandbox --sandbox-world` through Run
 // with the given world file and services.
 func deployInWorld(t *testing.T, world string, services ...string) (int, string, string) {

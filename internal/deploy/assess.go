@@ -36,11 +36,12 @@ type rollout struct {
 	// "unable to place" then confirms what was known and is the verdict at
 	// once: nothing is about to free room.
 	noRoom bool
-	// othersBusy, when set, reports whether other rollouts of the run are
-	// under way on the cluster: preflight found room for this rollout's
-	// first task only once their old tasks stop, so the grace after
-	// "unable to place" starts when they are done.
-	othersBusy func() bool
+	// roomComing, when set, reports whether room for a task is on its
+	// way: a task of the service is stopping (draining from its target
+	// group, say, after ECS stopped an old one to make room), or another
+	// rollout of the run that preflight found in the way is under way.
+	// While it is, a placement failure is not counted against the grace.
+	roomComing func(*types.Service) bool
 	// primed: the first snapshot was read for a placement failure ECS
 	// reported before the rollout and will not repeat (see suppressed).
 	primed     bool
@@ -121,10 +122,9 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	case place != nil && r.placeCause == nil:
 		r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
 	}
-	if r.placeCause != nil && r.othersBusy != nil && r.othersBusy() {
+	if r.placeCause != nil && r.roomComing != nil && r.roomComing(svc) {
 		r.placeAt = at
-	}
-	if r.placeCause != nil {
+	} else if r.placeCause != nil {
 		grace, why := placeGraceStuck, ""
 		switch {
 		case r.noRoom && r.progress(svc) == 0:

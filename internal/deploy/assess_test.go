@@ -287,3 +287,27 @@ func TestAssessSuppressedPlacementEvent(t *testing.T) {
 		})
 	}
 }
+
+// While room is on its way (a task stopping, a new target in its first
+// health checks), a placement failure does not count against its grace.
+func TestAssessPlacementWhileRoomIsComing(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 1))
+	coming := true
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	r.mayStopOld = true
+	r.roomComing = func(*types.Service) bool { return coming }
+	s.Events = []types.ServiceEvent{event("p", time.Second, place)}
+	r.assess(s, t0.Add(3*time.Second))
+	s.Events = nil
+	if v := r.assess(s, t0.Add(10*time.Minute)); v.state != waiting {
+		t.Fatalf("failed while room was on its way: %+v", v.cause)
+	}
+	coming = false
+	if v := r.assess(s, t0.Add(10*time.Minute+placeGrace-time.Second)); v.state != waiting {
+		t.Fatalf("failed before the grace counted from when room stopped coming: %+v", v.cause)
+	}
+	if v := r.assess(s, t0.Add(10*time.Minute+placeGrace)); v.state != failed || v.cause.Kind != CannotPlace {
+		t.Fatalf("state %d cause %+v, want the placement failure", v.state, v.cause)
+	}
+}

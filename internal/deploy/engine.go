@@ -70,6 +70,7 @@ type options struct {
 	observer Observer
 	http     *http.Client
 	grace    time.Duration
+	elb      awsapi.ELB
 }
 
 // WithClock makes the engine read time and wait on c (the sandbox passes
@@ -82,6 +83,12 @@ func WithObserver(ob Observer) Option { return func(o *options) { o.observer = o
 // WithHTTPClient is the client for healthCheck.url (default: a client with
 // a 10 s timeout per request).
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http = c } }
+
+// WithELB lets the engine read target health while a placement failure
+// waits for its verdict: a new task still passing its first health checks,
+// or an old one draining, means ECS will make room. Without it, pier judges
+// from ECS alone.
+func WithELB(api awsapi.ELB) Option { return func(o *options) { o.elb = api } }
 
 // WithGrace sets how long, after the context is cancelled (SIGTERM from a
 // cancelled workflow), the engine keeps working to finish or reverse the
@@ -244,6 +251,8 @@ type run struct {
 
 	phase    *report.Phase
 	stopSeen map[string]bool
+	// gone holds tasks of the service confirmed STOPPED (see stopping).
+	gone map[string]bool
 	// seen holds the ids of the service events already reported: every
 	// wait of the run (scale-down, rollout, health check, rollback) shares
 	// it, so each event is printed once, as it appears.
@@ -256,7 +265,7 @@ func (r *run) do(ctx context.Context) report.Service {
 	p := r.t.Plan
 	r.rep = report.Service{Name: p.Name, Service: p.Service, Cluster: p.Cluster, Strategy: p.Strategy,
 		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
-	r.stopSeen, r.seen = map[string]bool{}, map[string]bool{}
+	r.stopSeen, r.seen, r.gone = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	switch {
 	case p.Action == plan.Missing:
 		r.finish(report.Failed, Cause{ServiceGone, fmt.Sprintf("ECS service %s does not exist in cluster %s", p.Service, p.Cluster)})

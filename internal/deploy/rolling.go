@@ -40,8 +40,9 @@ func (r *run) rolling(ctx context.Context) {
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
 	ro.mayStopOld = int64(p.DesiredCount.Old) > floor
 	ro.noRoom = !ro.mayStopOld && p.NoRoom()
-	if p.WaitsForOthers() {
-		ro.othersBusy = func() bool { return r.d.othersBusy(p.Cluster) }
+	ro.roomComing = func(svc *types.Service) bool {
+		return (p.WaitsForOthers() && r.d.othersBusy(p.Cluster)) || r.stopping(ctx) ||
+			(ro.mayStopOld && r.settling(ctx, svc))
 	}
 	v, last, ok := r.settle(ctx, ro)
 	if ok {

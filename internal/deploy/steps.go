@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/plan"
@@ -193,6 +195,67 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 		}
 	}
 	return first, pending
+}
+
+// stopping reports whether a task of the service is on its way to STOPPED
+// (ECS decided to stop it; it drains from its target group or its
+// containers are exiting): the room it holds comes free when it gets there.
+// It reads state, two calls at most, and only while a placement failure
+// waits for its verdict. An error counts as no: the grace runs on.
+func (r *run) stopping(ctx context.Context) bool {
+	p := r.t.Plan
+	list, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
+		DesiredStatus: types.DesiredStatusStopped})
+	if err != nil {
+		return false
+	}
+	var check []string
+	for _, a := range list.TaskArns {
+		if !r.gone[a] {
+			check = append(check, a)
+		}
+	}
+	if len(check) == 0 {
+		return false
+	}
+	out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: check[:min(len(check), 100)]})
+	if err != nil {
+		return false
+	}
+	coming := false
+	for _, t := range out.Tasks {
+		if str(t.LastStatus) == "STOPPED" {
+			r.gone[str(t.TaskArn)] = true
+		} else {
+			coming = true
+		}
+	}
+	return coming
+}
+
+// settling reports whether a target of the service is still passing its
+// first health checks or draining: ECS stops an old task (freeing its
+// room) only once a new one is healthy, and a draining one frees it when
+// the deregistration delay ends. An error counts as no.
+func (r *run) settling(ctx context.Context, svc *types.Service) bool {
+	if r.d.o.elb == nil || svc == nil {
+		return false
+	}
+	for _, lb := range svc.LoadBalancers {
+		if lb.TargetGroupArn == nil {
+			continue
+		}
+		out, err := r.d.o.elb.DescribeTargetHealth(ctx, &elbv2.DescribeTargetHealthInput{TargetGroupArn: lb.TargetGroupArn})
+		if err != nil {
+			continue
+		}
+		for _, th := range out.TargetHealthDescriptions {
+			if h := th.TargetHealth; h != nil && (h.State == elbtypes.TargetHealthStateEnumInitial || h.State == elbtypes.TargetHealthStateEnumDraining) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // describeState says in one line what ECS is doing with the service, for
