@@ -61,7 +61,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 			saved, err = plan.Read(planFile, data)
 		}
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "pier deploy: %v\n", err)
+			fmt.Fprintf(env.Stderr, "pier deploy: %v (--plan takes the output of pier plan --output json)\n", err)
 			return ExitUsage
 		}
 	}
