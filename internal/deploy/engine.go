@@ -267,6 +267,8 @@ func (r *run) do(ctx context.Context) report.Service {
 		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
 	r.stopSeen, r.seen, r.gone = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	switch {
+	case p.Action == plan.Refused:
+		r.finish(report.Failed, Cause{APIError, fmt.Sprintf("pier cannot deploy ECS service %s as it is (see the plan's findings); nothing was changed", p.Service)})
 	case p.Action == plan.Missing:
 		r.finish(report.Failed, Cause{ServiceGone, fmt.Sprintf("ECS service %s does not exist in cluster %s", p.Service, p.Cluster)})
 	case p.Action == plan.NoChange:

@@ -114,6 +114,9 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 		LaunchType: launchType(svc),
 	}
 	os.Deployment = deploymentConfig(svc)
+	if dc := svc.DeploymentController; dc != nil {
+		os.Controller = string(dc.Type)
+	}
 	for _, dep := range svc.Deployments {
 		od := plan.ObservedDeployment{ID: str(dep.Id), Status: str(dep.Status), TaskDefinition: str(dep.TaskDefinition), RolloutState: string(dep.RolloutState)}
 		if od.Status == "PRIMARY" {

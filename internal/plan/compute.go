@@ -55,6 +55,9 @@ type ObservedService struct {
 	LaunchType   string // EC2, FARGATE, EXTERNAL; empty with a capacity provider strategy
 	Deployment   DeploymentConfig
 	Deployments  []ObservedDeployment // PRIMARY first
+	// Controller is the service's deployment controller: ECS, CODE_DEPLOY
+	// or EXTERNAL (empty means ECS).
+	Controller string
 }
 
 // Candidate is an existing revision and its definition.
@@ -115,6 +118,20 @@ func computeService(ds DesiredService, os ObservedService, cl Cluster) Service {
 			Fix:     "pier updates existing services only: create the service first (Terraform, console, aws ecs create-service), or correct service/cluster of services." + ds.Name + " in pier.yaml",
 		})
 		s.Steps = []string{"nothing: the service must exist first"}
+		return s
+	}
+	if os.Controller != "" && os.Controller != "ECS" {
+		through := "its external controller"
+		if os.Controller == "CODE_DEPLOY" {
+			through = "CodeDeploy"
+		}
+		s.Action = Refused
+		s.Current = os.TaskDefinition
+		s.Findings = append(s.Findings, Finding{
+			Severity: Error, Check: "service",
+			Message: fmt.Sprintf("ECS service %q uses the %s deployment controller: UpdateService cannot change its task definition", ds.Service, os.Controller),
+			Fix:     "pier deploys services with the ECS (rolling update) deployment controller; deploy this one through " + through + ", or leave it out of pier.yaml"})
+		s.Steps = []string{"nothing: pier cannot deploy a service with this deployment controller"}
 		return s
 	}
 	s.Current = os.TaskDefinition

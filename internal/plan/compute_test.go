@@ -338,3 +338,18 @@ func TestShortServiceWarned(t *testing.T) {
 		}
 	}
 }
+
+// A service deployed by CodeDeploy (or an external controller) cannot take
+// a new task definition through UpdateService: refused before any change.
+func TestOtherDeploymentControllerRefused(t *testing.T) {
+	for _, ctl := range []string{"CODE_DEPLOY", "EXTERNAL"} {
+		o := observedBackend(t, 100)
+		o.Controller = ctl
+		p := Compute(Desired{Services: []DesiredService{desiredBackend(t, "r/app@sha256:new", nil)}},
+			Observed{Services: map[string]ObservedService{"backend": o}})
+		s := p.Services[0]
+		if s.Changed() || len(p.Errors()) != 1 || !strings.Contains(p.Errors()[0].Message, ctl+" deployment controller") {
+			t.Errorf("%s: action %s, errors %+v", ctl, s.Action, p.Errors())
+		}
+	}
+}

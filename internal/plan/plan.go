@@ -47,6 +47,9 @@ const (
 	Register Action = "register"
 	// Missing: the ECS service does not exist; pier deploys to existing services only.
 	Missing Action = "missing"
+	// Refused: the service exists but pier cannot deploy it as it is (it
+	// uses another deployment controller); Findings say why.
+	Refused Action = "refused"
 )
 
 // Service is the plan for one service of pier.yaml.
@@ -78,7 +81,9 @@ type Service struct {
 }
 
 // Changed reports whether applying the plan would call ECS for this service.
-func (s Service) Changed() bool { return s.Action != NoChange && s.Action != Missing }
+func (s Service) Changed() bool {
+	return s.Action != NoChange && s.Action != Missing && s.Action != Refused
+}
 
 // NoRoom reports whether preflight found that the rollout cannot place its
 // first new task: no instance has room and no old task may stop for it
