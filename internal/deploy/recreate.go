@@ -77,7 +77,8 @@ func (r *run) recreateBack(ctx context.Context, cause Cause, drain bool) {
 	if drain {
 		if _, err := r.update(ctx, "", 0, false); err != nil {
 			r.endPhase("failed")
-			r.finish(report.NotRestored, Cause{cause.Kind, cause.Message + "; scaling to 0 to restore " + p.Current.String() + " failed: " + err.Error()})
+			r.finish(report.NotRestored, Cause{cause.Kind, fmt.Sprintf("%s; scaling to 0 to restore %s failed: %v; the service stays on %s with desired count %d: run `pier rollback %s` once ECS answers",
+				cause.Message, p.Current, err, r.rep.Final, p.DesiredCount.New, p.Name)})
 			return
 		}
 		if ok, state := r.waitStopped(ctx); !ok {

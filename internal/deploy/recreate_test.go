@@ -171,3 +171,29 @@ func eventsReportedOnce(t *testing.T, e *env, service string, run *report.Run) {
 		t.Errorf("ECS recorded no event for %s during the run", service)
 	}
 }
+
+// The new Nexus crashes and ECS then refuses every UpdateService: pier
+// cannot start the way back. It says so (exit 4), and the report names the
+// revision the service really is on, the new one, not the one it left.
+func TestRecreateCannotStartTheWayBack(t *testing.T) {
+	e := newEnv(t, sim.WithExclusiveMounts(),
+		sim.WithImageBehavior("nexus3:3.72.0", sim.ImageBehavior{Crash: true, ExitCode: 1, CrashAfter: 5 * time.Second}))
+	e.inforum(t, 100, 4096, 4096)
+	l := &log{}
+	l.on = func(p report.Progress) {
+		if p.Kind == report.Note && strings.HasPrefix(p.Message, "started nexus:2") {
+			e.w.SetFaults(sim.Faults{ServerErrorRate: 1, Operations: []string{"UpdateService"}})
+		}
+	}
+	_, run, _ := e.deploy(t, context.Background(), l, nexusSpec(t, "3.72.0"))
+	s := run.Services[0]
+	if run.Result.ExitCode() != 4 || !strings.Contains(s.Cause, "scaling to 0 to restore nexus:1 failed") {
+		t.Fatalf("exit %d (%s: %s), want 4 saying the way back failed\n%s", run.Result.ExitCode(), s.Outcome, s.Cause, l)
+	}
+	if td, _, _ := e.running(t, "nexus"); td != "nexus:2" || s.Final.String() != td {
+		t.Errorf("ECS runs %s, the report says %s", td, s.Final)
+	}
+	if h := e.w.MaxMountHolders(); h > 1 {
+		t.Errorf("%d tasks held the Nexus data directory at once", h)
+	}
+}

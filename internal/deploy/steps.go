@@ -64,6 +64,9 @@ func (r *run) update(ctx context.Context, taskDef string, count int32, force boo
 		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, awsapi.Explain(err))
 	}
 	r.rep.Updated = true
+	if taskDef != "" {
+		r.rep.Final = revision(taskDef) // what the service runs from now on, whatever happens next
+	}
 	for _, d := range out.Service.Deployments {
 		if str(d.Status) == "PRIMARY" {
 			return str(d.Id), nil
