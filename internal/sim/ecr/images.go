@@ -122,12 +122,11 @@ func (f *tagFilter) keep(tags int) (bool, error) {
 }
 
 type describeImagesIn struct {
-	RegistryID     *string    `json:"registryId"`
-	RepositoryName *string    `json:"repositoryName"`
-	ImageIDs       []imageID  `json:"imageIds"`
-	Filter         *tagFilter `json:"filter"`
-	NextToken      *string    `json:"nextToken"`
-	MaxResults     *int32     `json:"maxResults"`
+	repoRef
+	ImageIDs   []imageID  `json:"imageIds"`
+	Filter     *tagFilter `json:"filter"`
+	NextToken  *string    `json:"nextToken"`
+	MaxResults *int32     `json:"maxResults"`
 }
 
 type describeImagesOut struct {
@@ -136,16 +135,7 @@ type describeImagesOut struct {
 }
 
 func (s *Service) describeImages(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *describeImagesIn) (*describeImagesOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *describeImagesIn, rep *repository) (*describeImagesOut, error) {
 		out := &describeImagesOut{ImageDetails: []imageDetail{}}
 		if len(in.ImageIDs) > 0 {
 			if in.MaxResults != nil || in.NextToken != nil {
@@ -195,6 +185,14 @@ type wireImage struct {
 	ImageManifestMediaType string  `json:"imageManifestMediaType"`
 }
 
+// wireImage is img as BatchGetImage and PutImage return it, named by id.
+func (s *Service) wireImage(rep *repository, img *image, id imageID) wireImage {
+	return wireImage{
+		RegistryID: s.account, RepositoryName: rep.name, ImageID: id,
+		ImageManifest: string(img.raw), ImageManifestMediaType: img.mediaType,
+	}
+}
+
 type imageFailure struct {
 	ImageID       imageID `json:"imageId"`
 	FailureCode   string  `json:"failureCode"`
@@ -202,8 +200,7 @@ type imageFailure struct {
 }
 
 type batchGetImageIn struct {
-	RegistryID         *string   `json:"registryId"`
-	RepositoryName     *string   `json:"repositoryName"`
+	repoRef
 	ImageIDs           []imageID `json:"imageIds"`
 	AcceptedMediaTypes []string  `json:"acceptedMediaTypes"`
 }
@@ -222,20 +219,10 @@ func checkImageIDs(ids []imageID) error {
 	return nil
 }
 
+func (in *batchGetImageIn) check() error { return checkImageIDs(in.ImageIDs) }
+
 func (s *Service) batchGetImage(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *batchGetImageIn) (*batchGetImageOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		if err := checkImageIDs(in.ImageIDs); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *batchGetImageIn, rep *repository) (*batchGetImageOut, error) {
 		out := &batchGetImageOut{Images: []wireImage{}, Failures: []imageFailure{}}
 		for _, id := range in.ImageIDs {
 			img, code, reason := rep.find(id)
@@ -249,10 +236,7 @@ func (s *Service) batchGetImage(w http.ResponseWriter, r *http.Request) {
 			}
 			got := id
 			got.ImageDigest = str(img.digest)
-			out.Images = append(out.Images, wireImage{
-				RegistryID: s.account, RepositoryName: rep.name, ImageID: got,
-				ImageManifest: string(img.raw), ImageManifestMediaType: img.mediaType,
-			})
+			out.Images = append(out.Images, s.wireImage(rep, img, got))
 		}
 		return out, nil
 	})
@@ -268,11 +252,10 @@ func contains(list []string, v string) bool {
 }
 
 type listImagesIn struct {
-	RegistryID     *string    `json:"registryId"`
-	RepositoryName *string    `json:"repositoryName"`
-	Filter         *tagFilter `json:"filter"`
-	NextToken      *string    `json:"nextToken"`
-	MaxResults     *int32     `json:"maxResults"`
+	repoRef
+	Filter     *tagFilter `json:"filter"`
+	NextToken  *string    `json:"nextToken"`
+	MaxResults *int32     `json:"maxResults"`
 }
 
 type listImagesOut struct {
@@ -281,16 +264,7 @@ type listImagesOut struct {
 }
 
 func (s *Service) listImages(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *listImagesIn) (*listImagesOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *listImagesIn, rep *repository) (*listImagesOut, error) {
 		var ids []imageID
 		for _, img := range rep.sortedImages() {
 			tags := rep.tagsOf(img.digest)
@@ -301,12 +275,7 @@ func (s *Service) listImages(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				continue
 			}
-			if len(tags) == 0 {
-				ids = append(ids, imageID{ImageDigest: str(img.digest)})
-			}
-			for _, t := range tags {
-				ids = append(ids, imageID{ImageDigest: str(img.digest), ImageTag: str(t)})
-			}
+			ids = append(ids, idsOf(img.digest, tags)...)
 		}
 		got, next, err := page(ids, in.NextToken, in.MaxResults, 1000)
 		if err != nil {
@@ -316,10 +285,22 @@ func (s *Service) listImages(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// idsOf names an image as ListImages and BatchDeleteImage list it: once per tag, or
+// by its digest alone when it has no tag.
+func idsOf(digest string, tags []string) []imageID {
+	if len(tags) == 0 {
+		return []imageID{{ImageDigest: str(digest)}}
+	}
+	ids := make([]imageID, 0, len(tags))
+	for _, t := range tags {
+		ids = append(ids, imageID{ImageDigest: str(digest), ImageTag: str(t)})
+	}
+	return ids
+}
+
 type batchDeleteImageIn struct {
-	RegistryID     *string   `json:"registryId"`
-	RepositoryName *string   `json:"repositoryName"`
-	ImageIDs       []imageID `json:"imageIds"`
+	repoRef
+	ImageIDs []imageID `json:"imageIds"`
 }
 
 type batchDeleteImageOut struct {
@@ -327,20 +308,10 @@ type batchDeleteImageOut struct {
 	Failures []imageFailure `json:"failures"`
 }
 
+func (in *batchDeleteImageIn) check() error { return checkImageIDs(in.ImageIDs) }
+
 func (s *Service) batchDeleteImage(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *batchDeleteImageIn) (*batchDeleteImageOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		if err := checkImageIDs(in.ImageIDs); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *batchDeleteImageIn, rep *repository) (*batchDeleteImageOut, error) {
 		out := &batchDeleteImageOut{ImageIDs: []imageID{}, Failures: []imageFailure{}}
 		for _, id := range in.ImageIDs {
 			img, code, reason := rep.find(id)
@@ -364,20 +335,14 @@ func (s *Service) batchDeleteImage(w http.ResponseWriter, r *http.Request) {
 			}
 			tags := rep.tagsOf(img.digest)
 			rep.deleteImage(img.digest)
-			if len(tags) == 0 {
-				out.ImageIDs = append(out.ImageIDs, imageID{ImageDigest: str(img.digest)})
-			}
-			for _, t := range tags {
-				out.ImageIDs = append(out.ImageIDs, imageID{ImageDigest: str(img.digest), ImageTag: str(t)})
-			}
+			out.ImageIDs = append(out.ImageIDs, idsOf(img.digest, tags)...)
 		}
 		return out, nil
 	})
 }
 
 type putImageIn struct {
-	RegistryID             *string `json:"registryId"`
-	RepositoryName         *string `json:"repositoryName"`
+	repoRef
 	ImageManifest          *string `json:"imageManifest"`
 	ImageManifestMediaType *string `json:"imageManifestMediaType"`
 	ImageTag               *string `json:"imageTag"`
@@ -388,21 +353,16 @@ type putImageOut struct {
 	Image wireImage `json:"image"`
 }
 
+func (in *putImageIn) check() error {
+	if in.ImageManifest == nil {
+		return errorf("InvalidParameterException", "imageManifest must be specified")
+	}
+	return nil
+}
+
 // putImage is the control-plane manifest upload (used to retag without the registry).
 func (s *Service) putImage(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *putImageIn) (*putImageOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		if in.ImageManifest == nil {
-			return nil, errorf("InvalidParameterException", "imageManifest must be specified")
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *putImageIn, rep *repository) (*putImageOut, error) {
 		var mt, tag, want string
 		if in.ImageManifestMediaType != nil {
 			mt = *in.ImageManifestMediaType
@@ -435,9 +395,6 @@ func (s *Service) putImage(w http.ResponseWriter, r *http.Request) {
 		if tag != "" {
 			id.ImageTag = str(tag)
 		}
-		return &putImageOut{Image: wireImage{
-			RegistryID: s.account, RepositoryName: rep.name, ImageID: id,
-			ImageManifest: string(img.raw), ImageManifestMediaType: img.mediaType,
-		}}, nil
+		return &putImageOut{Image: s.wireImage(rep, img, id)}, nil
 	})
 }

@@ -78,6 +78,49 @@ func (s *Service) lookup(name *string) (*repository, error) {
 	return r, nil
 }
 
+// repoRef names the repository of a per-repository request; each such request
+// embeds it, so its fields stay top-level on the wire.
+type repoRef struct {
+	RegistryID     *string `json:"registryId"`
+	RepositoryName *string `json:"repositoryName"`
+}
+
+func (r *repoRef) ref() *repoRef { return r }
+
+// check is the input check of a request that has none beyond its repository; a
+// request type with its own checks (that need no lock) defines check itself.
+func (*repoRef) check() error { return nil }
+
+type repoRequest interface {
+	ref() *repoRef
+	check() error
+}
+
+// handleRepo is handle for the operations on one repository. They all open alike,
+// and in this order: the registry id, the request's own check, then the
+// repository, which f receives with s.mu held.
+func handleRepo[In any, PIn interface {
+	*In
+	repoRequest
+}, Out any](s *Service, w http.ResponseWriter, r *http.Request, f func(PIn, *repository) (*Out, error)) {
+	handle(w, r, func(in *In) (*Out, error) {
+		req := PIn(in)
+		if err := s.checkRegistryID(req.ref().RegistryID); err != nil {
+			return nil, err
+		}
+		if err := req.check(); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		rep, err := s.lookup(req.ref().RepositoryName)
+		if err != nil {
+			return nil, err
+		}
+		return f(req, rep)
+	})
+}
+
 type wireRepository struct {
 	RepositoryArn              string              `json:"repositoryArn"`
 	RegistryID                 string              `json:"registryId"`
@@ -222,22 +265,12 @@ func (s *Service) describeRepositories(w http.ResponseWriter, r *http.Request) {
 }
 
 type deleteRepositoryIn struct {
-	RegistryID     *string `json:"registryId"`
-	RepositoryName *string `json:"repositoryName"`
-	Force          bool    `json:"force"`
+	repoRef
+	Force bool `json:"force"`
 }
 
 func (s *Service) deleteRepository(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *deleteRepositoryIn) (*createRepositoryOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *deleteRepositoryIn, rep *repository) (*createRepositoryOut, error) {
 		if len(rep.images) > 0 && !in.Force {
 			return nil, errorf("RepositoryNotEmptyException",
 				"The repository with name '%s' in registry with id '%s' cannot be deleted because it still contains images",
@@ -250,9 +283,15 @@ func (s *Service) deleteRepository(w http.ResponseWriter, r *http.Request) {
 }
 
 type putImageTagMutabilityIn struct {
-	RegistryID         *string `json:"registryId"`
-	RepositoryName     *string `json:"repositoryName"`
+	repoRef
 	ImageTagMutability *string `json:"imageTagMutability"`
+}
+
+func (in *putImageTagMutabilityIn) check() error {
+	if in.ImageTagMutability == nil {
+		return errorf("InvalidParameterException", "imageTagMutability must be specified")
+	}
+	return validMutability(*in.ImageTagMutability)
 }
 
 type putImageTagMutabilityOut struct {
@@ -262,22 +301,7 @@ type putImageTagMutabilityOut struct {
 }
 
 func (s *Service) putImageTagMutability(w http.ResponseWriter, r *http.Request) {
-	handle(w, r, func(in *putImageTagMutabilityIn) (*putImageTagMutabilityOut, error) {
-		if err := s.checkRegistryID(in.RegistryID); err != nil {
-			return nil, err
-		}
-		if in.ImageTagMutability == nil {
-			return nil, errorf("InvalidParameterException", "imageTagMutability must be specified")
-		}
-		if err := validMutability(*in.ImageTagMutability); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		rep, err := s.lookup(in.RepositoryName)
-		if err != nil {
-			return nil, err
-		}
+	handleRepo(s, w, r, func(in *putImageTagMutabilityIn, rep *repository) (*putImageTagMutabilityOut, error) {
 		rep.mutability = *in.ImageTagMutability
 		return &putImageTagMutabilityOut{RegistryID: s.account, RepositoryName: rep.name, ImageTagMutability: rep.mutability}, nil
 	})
