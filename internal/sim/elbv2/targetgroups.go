@@ -237,6 +237,20 @@ func (s *Service) lookupTG(arn string) (*targetGroup, error) {
 	return tg, nil
 }
 
+// inTargetGroup adapts an operation on the one target group its TargetGroupArn
+// names: f gets the group, with s.mu held.
+func (s *Service) inTargetGroup(f func(query, *targetGroup) (any, error)) opFunc {
+	return func(q query) (any, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		tg, err := s.lookupTG(q.get("TargetGroupArn"))
+		if err != nil {
+			return nil, err
+		}
+		return f(q, tg)
+	}
+}
+
 func (s *Service) describeTargetGroups(q query) (any, error) {
 	arns, names, lbArn := q.strings("TargetGroupArns"), q.strings("Names"), q.get("LoadBalancerArn")
 	s.mu.Lock()
@@ -306,13 +320,7 @@ func (s *Service) deleteTargetGroup(q query) (any, error) {
 	return &struct{}{}, nil
 }
 
-func (s *Service) modifyTargetGroup(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) modifyTargetGroup(q query, tg *targetGroup) (any, error) {
 	hc := tg.hc
 	if err := applyHealthCheck(&hc, q); err != nil {
 		return nil, err
@@ -339,23 +347,11 @@ func attributesOf(tg *targetGroup) *attributesResult {
 	return out
 }
 
-func (s *Service) describeTargetGroupAttributes(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) describeTargetGroupAttributes(q query, tg *targetGroup) (any, error) {
 	return attributesOf(tg), nil
 }
 
-func (s *Service) modifyTargetGroupAttributes(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) modifyTargetGroupAttributes(q query, tg *targetGroup) (any, error) {
 	attrs := q.members("Attributes")
 	if len(attrs) == 0 {
 		return nil, errorf("ValidationError", "At least one attribute must be specified")

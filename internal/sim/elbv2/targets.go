@@ -120,14 +120,23 @@ func (s *Service) DeregistrationDelay(arn string) time.Duration {
 // (Target.NotInUse) while no load balancer forwards to the group. Registering a
 // draining target makes it initial again; registering a registered one changes nothing.
 func (s *Service) RegisterTarget(tgArn, id string, port int32) error {
+	return s.changeTarget(tgArn, "registering", id, port, func(tg *targetGroup) error {
+		s.registerLocked(tg, id, port, "")
+		return nil
+	})
+}
+
+// changeTarget runs f on the target group tgArn with s.mu held, for the model methods
+// that change the one target id:port; doing names the change for the error when
+// there is no such group.
+func (s *Service) changeTarget(tgArn, doing, id string, port int32, f func(*targetGroup) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tg, err := s.lookupTG(tgArn)
 	if err != nil {
-		return fmt.Errorf("registering target %s:%d: %w", id, port, err)
+		return fmt.Errorf("%s target %s:%d: %w", doing, id, port, err)
 	}
-	s.registerLocked(tg, id, port, "")
-	return nil
+	return f(tg)
 }
 
 func (s *Service) registerLocked(tg *targetGroup, id string, port int32, az string) {
@@ -166,41 +175,33 @@ func (s *Service) SetTargetHealth(tgArn, id string, port int32, state, reason, d
 	default:
 		return fmt.Errorf("setting the health of target %s:%d in %s: unknown state %q", id, port, tgArn, state)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(tgArn)
-	if err != nil {
-		return fmt.Errorf("setting the health of target %s:%d: %w", id, port, err)
-	}
-	s.expire(tg)
-	t := tg.find(id, port)
-	if t == nil {
-		return fmt.Errorf("setting the health of target %s:%d in %s: the target is not registered", id, port, tg.name)
-	}
-	if state == StateHealthy {
-		reason, description = "", ""
-	}
-	t.set(state, reason, description)
-	if state == StateDraining && t.drainUntil.IsZero() {
-		t.drainUntil = s.now().Add(tg.deregistrationDelay())
-	}
-	return nil
+	return s.changeTarget(tgArn, "setting the health of", id, port, func(tg *targetGroup) error {
+		s.expire(tg)
+		t := tg.find(id, port)
+		if t == nil {
+			return fmt.Errorf("setting the health of target %s:%d in %s: the target is not registered", id, port, tg.name)
+		}
+		if state == StateHealthy {
+			reason, description = "", ""
+		}
+		t.set(state, reason, description)
+		if state == StateDraining && t.drainUntil.IsZero() {
+			t.drainUntil = s.now().Add(tg.deregistrationDelay())
+		}
+		return nil
+	})
 }
 
 // DeregisterTarget starts draining id:port (Target.DeregistrationInProgress); the
 // target disappears once the deregistration delay has passed on the clock, at once
 // when the delay is 0 or no load balancer uses the group.
 func (s *Service) DeregisterTarget(tgArn, id string, port int32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(tgArn)
-	if err != nil {
-		return fmt.Errorf("deregistering target %s:%d: %w", id, port, err)
-	}
-	if !s.deregisterLocked(tg, id, port) {
-		return fmt.Errorf("deregistering target %s:%d from %s: the target is not registered", id, port, tg.name)
-	}
-	return nil
+	return s.changeTarget(tgArn, "deregistering", id, port, func(tg *targetGroup) error {
+		if !s.deregisterLocked(tg, id, port) {
+			return fmt.Errorf("deregistering target %s:%d from %s: the target is not registered", id, port, tg.name)
+		}
+		return nil
+	})
 }
 
 func (s *Service) deregisterLocked(tg *targetGroup, id string, port int32) bool {
@@ -223,20 +224,16 @@ func (s *Service) deregisterLocked(tg *targetGroup, id string, port int32) bool 
 
 // RemoveTarget drops id:port from the group at once, whatever its state.
 func (s *Service) RemoveTarget(tgArn, id string, port int32) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(tgArn)
-	if err != nil {
-		return fmt.Errorf("removing target %s:%d: %w", id, port, err)
-	}
-	kept := tg.targets[:0]
-	for _, t := range tg.targets {
-		if t.id != id || t.port != port {
-			kept = append(kept, t)
+	return s.changeTarget(tgArn, "removing", id, port, func(tg *targetGroup) error {
+		kept := tg.targets[:0]
+		for _, t := range tg.targets {
+			if t.id != id || t.port != port {
+				kept = append(kept, t)
+			}
 		}
-	}
-	tg.targets = kept
-	return nil
+		tg.targets = kept
+		return nil
+	})
 }
 
 // Targets returns the targets of the group in registration order (draining ones
@@ -277,13 +274,7 @@ func readTargets(q query, tg *targetGroup) ([]target, error) {
 	return out, nil
 }
 
-func (s *Service) registerTargets(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) registerTargets(q query, tg *targetGroup) (any, error) {
 	ts, err := readTargets(q, tg)
 	if err != nil {
 		return nil, err
@@ -308,13 +299,7 @@ func (s *Service) registerTargets(q query) (any, error) {
 	return &struct{}{}, nil
 }
 
-func (s *Service) deregisterTargets(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) deregisterTargets(q query, tg *targetGroup) (any, error) {
 	ts, err := readTargets(q, tg)
 	if err != nil {
 		return nil, err
@@ -357,13 +342,7 @@ type targetHealthResult struct {
 	TargetHealthDescriptions []wireTargetHealthDescription `xml:"TargetHealthDescriptions>member"`
 }
 
-func (s *Service) describeTargetHealth(q query) (any, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tg, err := s.lookupTG(q.get("TargetGroupArn"))
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) describeTargetHealth(q query, tg *targetGroup) (any, error) {
 	s.expire(tg)
 	describe := func(id string, port int32, az string, t *target) wireTargetHealthDescription {
 		hcPort := tg.hc.Port
