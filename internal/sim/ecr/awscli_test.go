@@ -3,47 +3,19 @@ package ecr
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// awsCLI runs Debian's AWS CLI against endpoint with throwaway credentials and no
-// user configuration. It skips when the CLI is missing, unless PIER_INTEGRATION=1.
-func awsCLI(t *testing.T, endpoint string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	path := "/usr/bin/aws"
-	if _, statErr := os.Stat(path); statErr != nil {
-		p, lookErr := exec.LookPath("aws")
-		if lookErr != nil {
-			if os.Getenv("PIER_INTEGRATION") == "1" {
-				t.Fatalf("PIER_INTEGRATION=1 but the AWS CLI is not installed: %v", lookErr)
-			}
-			t.Skip("the AWS CLI is not installed")
-		}
-		path = p
-	}
-	home := t.TempDir()
-	cmd := exec.Command(path, append([]string{"--endpoint-url", endpoint, "--region", "eu-west-1", "--output", "json"}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"AWS_ACCESS_KEY_ID=AKIDSIM", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
-}
+	"github.com/pier-deploy/pier/internal/sim/simtest"
+)
 
 // TestAWSCLI checks the wire format with a second, independent client: the AWS CLI
 // (botocore) serializes requests and parses replies on its own.
 func TestAWSCLI(t *testing.T) {
 	e := newEnv(t)
-	out, stderr, err := awsCLI(t, e.srv.URL, "ecr", "create-repository", "--repository-name", "inforum/frontend",
+	cli := simtest.NewCLI(t, e.srv.URL, "eu-west-1")
+	out, stderr, err := cli.Run(t, "ecr", "create-repository", "--repository-name", "inforum/frontend",
 		"--image-tag-mutability", "IMMUTABLE", "--image-scanning-configuration", "scanOnPush=true")
 	if err != nil {
 		t.Fatalf("create-repository: %v\n%s", err, stderr)
@@ -69,7 +41,7 @@ func TestAWSCLI(t *testing.T) {
 	}
 
 	// The CLI's password opens the registry.
-	pw, stderr, err := awsCLI(t, e.srv.URL, "ecr", "get-login-password")
+	pw, stderr, err := cli.Run(t, "ecr", "get-login-password")
 	if err != nil {
 		t.Fatalf("get-login-password: %v\n%s", err, stderr)
 	}
@@ -88,7 +60,7 @@ func TestAWSCLI(t *testing.T) {
 	if err := e.push(t, "inforum/frontend:v1", img, e.auth(t)); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, err = awsCLI(t, e.srv.URL, "ecr", "describe-images", "--repository-name", "inforum/frontend", "--image-ids", "imageTag=v1")
+	out, stderr, err = cli.Run(t, "ecr", "describe-images", "--repository-name", "inforum/frontend", "--image-ids", "imageTag=v1")
 	if err != nil {
 		t.Fatalf("describe-images: %v\n%s", err, stderr)
 	}
@@ -106,7 +78,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("describe-images %+v", d)
 	}
 
-	_, stderr, err = awsCLI(t, e.srv.URL, "ecr", "describe-repositories", "--repository-names", "ghost")
+	_, stderr, err = cli.Run(t, "ecr", "describe-repositories", "--repository-names", "ghost")
 	if err == nil || !strings.Contains(stderr, "RepositoryNotFoundException") {
 		t.Errorf("describe-repositories ghost: %v, stderr %q", err, stderr)
 	}

@@ -3,40 +3,11 @@ package elbv2
 import (
 	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
-)
 
-// awsCLI runs Debian's AWS CLI against endpoint with throwaway credentials and no
-// user configuration. It skips when the CLI is missing, unless PIER_INTEGRATION=1.
-func awsCLI(t *testing.T, endpoint string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	path := "/usr/bin/aws"
-	if _, statErr := os.Stat(path); statErr != nil {
-		p, lookErr := exec.LookPath("aws")
-		if lookErr != nil {
-			if os.Getenv("PIER_INTEGRATION") == "1" {
-				t.Fatalf("PIER_INTEGRATION=1 but the AWS CLI is not installed: %v", lookErr)
-			}
-			t.Skip("the AWS CLI is not installed")
-		}
-		path = p
-	}
-	home := t.TempDir()
-	cmd := exec.Command(path, append([]string{"--endpoint-url", endpoint, "--region", "eu-west-1", "--output", "json"}, args...)...)
-	cmd.Env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"AWS_ACCESS_KEY_ID=AKIDSIM", "AWS_SECRET_ACCESS_KEY=secret", "AWS_PAGER=",
-		"AWS_CONFIG_FILE=" + home + "/config", "AWS_SHARED_CREDENTIALS_FILE=" + home + "/credentials",
-		"AWS_EC2_METADATA_DISABLED=true",
-	}
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
-}
+	"github.com/pier-deploy/pier/internal/sim/simtest"
+)
 
 // TestAWSCLI checks the wire format with a second, independent client: the AWS CLI
 // (botocore) serializes requests and parses replies on its own.
@@ -44,8 +15,9 @@ func TestAWSCLI(t *testing.T) {
 	svc := New("123456789012", "eu-west-1")
 	srv := httptest.NewServer(svc)
 	defer srv.Close()
+	cli := simtest.NewCLI(t, srv.URL, "eu-west-1")
 
-	out, stderr, err := awsCLI(t, srv.URL, "elbv2", "create-target-group", "--name", "backend", "--protocol", "HTTP",
+	out, stderr, err := cli.Run(t, "elbv2", "create-target-group", "--name", "backend", "--protocol", "HTTP",
 		"--port", "8080", "--vpc-id", "vpc-1", "--health-check-path", "/health", "--matcher", "HttpCode=200-299")
 	if err != nil {
 		t.Fatalf("create-target-group: %v\n%s", err, stderr)
@@ -65,14 +37,14 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("created %+v", tg)
 	}
 
-	if _, stderr, err := awsCLI(t, srv.URL, "elbv2", "register-targets", "--target-group-arn", tg.TargetGroupArn,
+	if _, stderr, err := cli.Run(t, "elbv2", "register-targets", "--target-group-arn", tg.TargetGroupArn,
 		"--targets", "Id=i-1,Port=32768", "Id=i-2"); err != nil {
 		t.Fatalf("register-targets: %v\n%s", err, stderr)
 	}
 	if err := svc.SetTargetHealth(tg.TargetGroupArn, "i-2", 8080, StateUnhealthy, "Target.FailedHealthChecks", ""); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, err = awsCLI(t, srv.URL, "elbv2", "describe-target-health", "--target-group-arn", tg.TargetGroupArn)
+	out, stderr, err = cli.Run(t, "elbv2", "describe-target-health", "--target-group-arn", tg.TargetGroupArn)
 	if err != nil {
 		t.Fatalf("describe-target-health: %v\n%s", err, stderr)
 	}
@@ -94,7 +66,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("target health %+v", h)
 	}
 
-	if _, stderr, err := awsCLI(t, srv.URL, "elbv2", "modify-target-group-attributes", "--target-group-arn", tg.TargetGroupArn,
+	if _, stderr, err := cli.Run(t, "elbv2", "modify-target-group-attributes", "--target-group-arn", tg.TargetGroupArn,
 		"--attributes", "Key=deregistration_delay.timeout_seconds,Value=5"); err != nil {
 		t.Fatalf("modify-target-group-attributes: %v\n%s", err, stderr)
 	}
@@ -102,7 +74,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("deregistration delay after the CLI set 5: %v", d)
 	}
 
-	_, stderr, err = awsCLI(t, srv.URL, "elbv2", "describe-target-groups", "--names", "nexus")
+	_, stderr, err = cli.Run(t, "elbv2", "describe-target-groups", "--names", "nexus")
 	if err == nil || !strings.Contains(stderr, "TargetGroupNotFound") {
 		t.Errorf("describe-target-groups --names nexus: %v, stderr %q; want TargetGroupNotFound", err, stderr)
 	}
