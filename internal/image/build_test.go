@@ -16,6 +16,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/golden"
 	"github.com/pier-deploy/pier/internal/image/bootjar"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
 )
@@ -114,22 +115,7 @@ func TestBuildGolden(t *testing.T) {
 	for _, a := range as {
 		t.Run(a.Name, func(t *testing.T) {
 			got := describe(t, a)
-			golden := filepath.Join("..", "..", "testdata", "image", a.Name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s (run go test -update and review):\n%s", a.Name, golden, got)
-			}
+			golden.Check(t, filepath.Join("..", "..", "testdata", "image", a.Name+".golden"), []byte(got), *update)
 		})
 	}
 }

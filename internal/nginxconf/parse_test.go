@@ -1,13 +1,14 @@
 package nginxconf
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -141,23 +142,7 @@ func TestFixturesGolden(t *testing.T) {
 			}
 			got := []byte(dump(cfg.Directives))
 			name := strings.NewReplacer("../", "", "/", "_").Replace(path) + ".golden"
-			golden := filepath.Join("testdata", "golden", name)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("reading golden file (run go test -update): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("tree differs from %s (run go test -update and review)\n%s", golden, got)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", name), got, *update)
 		})
 	}
 }

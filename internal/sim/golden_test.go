@@ -6,31 +6,19 @@ import (
 	"flag"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// golden compares got with testdata/sim/name (rewritten with -update).
-func golden(t *testing.T, name, got string) {
+// checkGolden compares got with testdata/sim/name (rewritten with -update).
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("..", "..", "testdata", "sim", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	golden.Check(t, filepath.Join("..", "..", "testdata", "sim", name), []byte(got), *update)
 }
 
 // rawCall posts an awsJson1_1 request by hand and returns the reply as the
@@ -63,9 +51,9 @@ func rawCall(t *testing.T, srv *Server, target, body string) string {
 // memory, epoch-second numbers for timestamps, errors with __type.
 func TestWireGolden(t *testing.T) {
 	e := startSandbox(t, "")
-	golden(t, "wire-describe-services.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.DescribeServices",
+	checkGolden(t, "wire-describe-services.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.DescribeServices",
 		`{"cluster":"inforum","services":["backend","ghost"]}`))
-	golden(t, "wire-error.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService",
+	checkGolden(t, "wire-error.txt", rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService",
 		`{"cluster":"inforum","service":"ghost","desiredCount":1}`)+
 		rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.UpdateService", `{"cluster":"inforum","service":"backend","desiredCount":"2"}`)+
 		rawCall(t, e.srv, "AmazonEC2ContainerServiceV20141113.Deploy", `{}`))

@@ -81,7 +81,7 @@ func TestScenarioUnhealthyTargetsAreReplaced(t *testing.T) {
 	if replaced < 2 {
 		t.Errorf("%d tasks replaced for failed ELB health checks, want at least 2\n%s", replaced, eventLog(s))
 	}
-	golden(t, "events-unhealthy-targets.txt", eventLog(s))
+	checkGolden(t, "events-unhealthy-targets.txt", eventLog(s))
 	// The old tasks keep serving: minimumHealthyPercent 100 never lets them go
 	// while the new ones are unhealthy.
 	if s.RunningCount < 2 || s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted {

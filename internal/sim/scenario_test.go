@@ -54,7 +54,7 @@ func TestScenarioFullInstanceBlocksRollingUpdate(t *testing.T) {
 				if !hasEvent(s, "(service backend) has reached a steady state.") {
 					t.Errorf("no steady state event:\n%s", eventLog(s))
 				}
-				golden(t, "events-inforum-min50.txt", eventLog(s))
+				checkGolden(t, "events-inforum-min50.txt", eventLog(s))
 				return
 			}
 			if !placeFail {
@@ -134,7 +134,7 @@ func TestScenarioCrashingImageTripsCircuitBreaker(t *testing.T) {
 				if list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusSuccessful {
 					t.Errorf("first deployment record %s, want SUCCESSFUL", list.ServiceDeployments[1].Status)
 				}
-				golden(t, "events-crash-rollback.txt", eventLog(s))
+				checkGolden(t, "events-crash-rollback.txt", eventLog(s))
 				return
 			}
 			// Without health checks the new tasks looked healthy for a moment, so
@@ -216,7 +216,7 @@ func TestScenarioExclusiveMount(t *testing.T) {
 				if s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted {
 					t.Errorf("the overlapping rollout completed:\n%s", eventLog(s))
 				}
-				golden(t, "events-nexus-overlap.txt", eventLog(s)+"\n"+strings.Join(reasons, "\n")+"\n")
+				checkGolden(t, "events-nexus-overlap.txt", eventLog(s)+"\n"+strings.Join(reasons, "\n")+"\n")
 				return
 			}
 			if inUse || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted || e.w.MaxLiveTasks("tools", "nexus") != 1 {

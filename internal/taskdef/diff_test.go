@@ -120,7 +120,7 @@ func TestDiffFixtures(t *testing.T) {
 	for _, c := range Diff(backend, frontend) {
 		fmt.Fprintf(&sb, "%s: %q → %q\n", c.Path, c.Old, c.New)
 	}
-	golden(t, "backend-frontend.diff", []byte(sb.String()))
+	checkGolden(t, "backend-frontend.diff", []byte(sb.String()))
 }
 
 func TestWithImages(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -37,23 +39,10 @@ func mustParse(t testing.TB, src string) *TaskDef {
 	return td
 }
 
-// golden compares got with testdata/name, rewriting it under -update.
-func golden(t *testing.T, name string, got []byte) {
+// checkGolden compares got with testdata/name, rewriting it under -update.
+func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update and review the diff)\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestLoadFixtures(t *testing.T) {
@@ -66,8 +55,8 @@ func TestLoadFixtures(t *testing.T) {
 					t.Errorf("rendered JSON still has the read-only field %q", ro)
 				}
 			}
-			golden(t, strings.TrimSuffix(name, ".json")+".render.json", out)
-			golden(t, strings.TrimSuffix(name, ".json")+".normalized.json", td.Normalize().JSON())
+			checkGolden(t, strings.TrimSuffix(name, ".json")+".render.json", out)
+			checkGolden(t, strings.TrimSuffix(name, ".json")+".normalized.json", td.Normalize().JSON())
 		})
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -57,20 +58,5 @@ func TestWireGolden(t *testing.T) {
 		fmt.Fprintf(&out, "### %s %s\n%d %s\n%s\n", st.op, st.body, w.Code, w.Header().Get("Content-Type"), strings.TrimSpace(w.Body.String()))
 		out.WriteString("\n")
 	}
-	golden := filepath.Join("testdata", "wire.golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("reading %s (create it with go test -update): %v", golden, err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("the wire conversation differs from %s (go test -update rewrites it):\n%s", golden, out.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "wire.golden"), out.Bytes(), *update)
 }
