@@ -2,25 +2,14 @@ package lint
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/integration"
 )
 
-// needNginx skips without nginx, unless PIER_INTEGRATION=1 demands it.
-func needNginx(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("nginx"); err != nil {
-		if os.Getenv("PIER_INTEGRATION") == "1" {
-			t.Fatalf("PIER_INTEGRATION=1 but nginx is not installed: %v", err)
-		}
-		t.Skip("nginx is not installed")
-	}
-}
-
 func TestNginxTest(t *testing.T) {
-	needNginx(t)
+	integration.Program(t, "nginx", "nginx")
 	pier := strings.Replace(basePier, "{ config: nginx.conf }", "{ config: nginx.conf, files: { /etc/nginx/extra.rules: extra.rules } }", 1)
 	withInclude := strings.Replace(baseNginx, "    server {", "    include /etc/nginx/extra.rules;\n    server {", 1)
 	tests := []struct {

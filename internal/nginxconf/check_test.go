@@ -3,22 +3,12 @@ package nginxconf
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// needNginx skips without nginx, unless PIER_INTEGRATION=1 demands it.
-func needNginx(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("nginx"); err != nil {
-		if os.Getenv("PIER_INTEGRATION") == "1" {
-			t.Fatalf("PIER_INTEGRATION=1 but nginx is not installed: %v", err)
-		}
-		t.Skip("nginx is not installed")
-	}
-}
+	"github.com/pier-deploy/pier/internal/integration"
+)
 
 // extraFiles maps every *.rules file beside a config to /etc/nginx/, the
 // way pier.yaml's nginx builder places them.
@@ -38,7 +28,7 @@ func extraFiles(t *testing.T, conf string) map[string]string {
 // Every nginx config fixture passes the real nginx -t, as the image will
 // run it.
 func TestNginxAcceptsFixtures(t *testing.T) {
-	needNginx(t)
+	integration.Program(t, "nginx", "nginx")
 	for _, conf := range fixtures(t) {
 		t.Run(conf, func(t *testing.T) {
 			if err := Check(context.Background(), conf, extraFiles(t, conf)); err != nil {
@@ -49,7 +39,7 @@ func TestNginxAcceptsFixtures(t *testing.T) {
 }
 
 func TestCheckReportsNginxErrors(t *testing.T) {
-	needNginx(t)
+	integration.Program(t, "nginx", "nginx")
 	dir := t.TempDir()
 	write := func(name, text string) string {
 		p := filepath.Join(dir, name)

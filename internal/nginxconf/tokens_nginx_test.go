@@ -12,13 +12,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/integration"
 )
 
 // The tokenizer agrees with nginx itself: each tricky word becomes the
 // body of a `return 200 WORD;`, a real nginx serves it, and the body must
 // equal the argument pier parsed.
 func TestTokensMatchNginx(t *testing.T) {
-	needNginx(t)
+	integration.Program(t, "nginx", "nginx")
 	cases := []struct{ word, want string }{
 		{`plain`, "plain"}, {`"a b"`, "a b"}, {`'a b'`, "a b"}, {`"a\"b"`, `a"b`}, {`'a\'b'`, "a'b"},
 		{`a\"b`, `a"b`}, {`"a\\b"`, `a\b`}, {`a\\b`, `a\b`}, {`"x\ty"`, "x\ty"}, {`x\ty`, "x\ty"},

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/integration"
 )
 
 // DistributionPath is where Debian installs the CNCF distribution registry.
@@ -25,16 +27,7 @@ const DistributionPath = "/usr/bin/docker-registry"
 // PIER_INTEGRATION=1, where a missing program is a failure.
 func StartDistribution(tb testing.TB) string {
 	tb.Helper()
-	bin := DistributionPath
-	if _, err := os.Stat(bin); err != nil {
-		if p, lerr := exec.LookPath("docker-registry"); lerr == nil {
-			bin = p
-		} else if os.Getenv("PIER_INTEGRATION") == "1" {
-			tb.Fatalf("PIER_INTEGRATION=1 but docker-registry is missing: %v (apt-get install docker-registry)", err)
-		} else {
-			tb.Skipf("docker-registry not installed (%v); set PIER_INTEGRATION=1 to require it", err)
-		}
-	}
+	bin := integration.Program(tb, "docker-registry", DistributionPath, "docker-registry")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)

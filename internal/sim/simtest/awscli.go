@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/integration"
 )
 
 // DebianAWS is where Debian's awscli package installs the CLI.
@@ -34,18 +36,7 @@ type CLI struct {
 // the test is skipped, unless PIER_INTEGRATION=1 says this machine must have it.
 func NewCLI(tb testing.TB, endpoint, region string) *CLI {
 	tb.Helper()
-	path := DebianAWS
-	if _, err := os.Stat(path); err != nil {
-		p, lookErr := exec.LookPath("aws")
-		if lookErr != nil {
-			if os.Getenv("PIER_INTEGRATION") == "1" {
-				tb.Fatalf("PIER_INTEGRATION=1 but the aws CLI is not installed: %v (apt-get install awscli)", err)
-			}
-			tb.Skip("the aws CLI is not installed (apt-get install awscli)")
-		}
-		path = p
-	}
-	return &CLI{Path: path, Endpoint: endpoint, Region: region}
+	return &CLI{Path: integration.Program(tb, "awscli", DebianAWS, "aws"), Endpoint: endpoint, Region: region}
 }
 
 // Run runs the CLI with args and --output json and returns what it printed; err is
