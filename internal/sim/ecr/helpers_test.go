@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,41 +17,25 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/pier-deploy/pier/internal/sim/clock"
 )
 
 const testAccount = "123456789012"
-
-// testClock is a virtual clock the tests advance by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // env is one simulated ECR behind an HTTP server on 127.0.0.1, with a real SDK client.
 type env struct {
 	svc    *Service
 	srv    *httptest.Server
-	clock  *testClock
+	clock  *clock.Clock // the simulator's virtual clock; tests advance it by hand
 	client *awsecr.Client
 	host   string
 }
 
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	clock := &testClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-	svc := New(testAccount, "eu-west-1", clock.Now, opts...)
+	clk := clock.New(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	svc := New(testAccount, "eu-west-1", clk.Now, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", svc.Registry())
 	mux.Handle("/", svc)
@@ -66,7 +49,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 		BaseEndpoint: aws.String(srv.URL),
 		HTTPClient:   srv.Client(),
 	}
-	return &env{svc: svc, srv: srv, clock: clock, client: awsecr.NewFromConfig(cfg), host: host}
+	return &env{svc: svc, srv: srv, clock: clk, client: awsecr.NewFromConfig(cfg), host: host}
 }
 
 // createRepo creates a repository through the API.

@@ -14,35 +14,20 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/pier-deploy/pier/internal/sim/clock"
 )
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type env struct {
 	svc    *Service
-	clock  *testClock
+	clock  *clock.Clock // the simulator's virtual clock; tests advance it by hand
 	client *elb.Client
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clock := &testClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-	svc := New("123456789012", "eu-west-1", WithClock(clock.Now))
+	clk := clock.New(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	svc := New("123456789012", "eu-west-1", WithClock(clk.Now))
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)
 	client := elb.NewFromConfig(aws.Config{
@@ -51,7 +36,7 @@ func newEnv(t *testing.T) *env {
 		BaseEndpoint: aws.String(srv.URL),
 		HTTPClient:   srv.Client(),
 	})
-	return &env{svc: svc, clock: clock, client: client}
+	return &env{svc: svc, clock: clk, client: client}
 }
 
 func code(err error) string {

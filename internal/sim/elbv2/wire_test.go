@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pier-deploy/pier/internal/golden"
+	"github.com/pier-deploy/pier/internal/sim/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -20,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // testdata/wire.golden, so any change of the wire format shows up in review.
 // Rewrite with go test -update.
 func TestWireGolden(t *testing.T) {
-	clock := &testClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-	s := New("123456789012", "eu-west-1", WithClock(clock.Now))
+	clk := clock.New(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
+	s := New("123456789012", "eu-west-1", WithClock(clk.Now))
 	const tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/backend/9e3779b97f4a7c15"
 	const lb = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/inforum/3c6ef372fe94f82a"
 	steps := []struct {
