@@ -71,13 +71,9 @@ func (w *World) serviceDeploymentWire(s *service, d *deployment) ecstypes.Servic
 }
 
 func (w *World) opListServiceDeployments(in *ecs.ListServiceDeploymentsInput) (*ecs.ListServiceDeploymentsOutput, error) {
-	c, err := w.findCluster(in.Cluster)
+	c, s, err := w.findAnyService(in.Cluster, in.Service)
 	if err != nil {
 		return nil, err
-	}
-	s, ok := c.services[lastPart(aws.ToString(in.Service))]
-	if !ok {
-		return nil, errorf(errServiceNotFound, "Service not found.")
 	}
 	var briefs []ecstypes.ServiceDeploymentBrief
 	// Newest first, as ECS lists them.

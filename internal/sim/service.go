@@ -17,6 +17,21 @@ func (w *World) findService(c *cluster, ref string) (*service, error) {
 	return s, nil
 }
 
+// findAnyService finds the service ref in the cluster cref, an INACTIVE (deleted)
+// one included: UpdateService and ListServiceDeployments answer for those in their
+// own words, where findService says it does not exist.
+func (w *World) findAnyService(cref, ref *string) (*cluster, *service, error) {
+	c, err := w.findCluster(cref)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, ok := c.services[lastPart(aws.ToString(ref))]
+	if !ok {
+		return nil, nil, errorf(errServiceNotFound, "Service not found.")
+	}
+	return c, s, nil
+}
+
 // activeTaskDef resolves the task definition a service is to run; ECS
 // refuses an unknown one and a deregistered one with different words.
 func (w *World) activeTaskDef(ref string) (*taskDef, error) {
@@ -243,13 +258,9 @@ func (w *World) newDeployment(s *service, tdArn string, rollback bool) *deployme
 }
 
 func (w *World) opUpdateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
-	c, err := w.findCluster(in.Cluster)
+	_, s, err := w.findAnyService(in.Cluster, in.Service)
 	if err != nil {
 		return nil, err
-	}
-	s, ok := c.services[lastPart(aws.ToString(in.Service))]
-	if !ok {
-		return nil, errorf(errServiceNotFound, "Service not found.")
 	}
 	if s.status != "ACTIVE" {
 		return nil, errorf(errServiceInactive, "Service was not ACTIVE.")
