@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
@@ -84,12 +83,5 @@ func Proxy(tb testing.TB, host string, opts ...Option) *Server {
 	target := &url.URL{Scheme: "http", Host: host}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.FlushInterval = -1
-	s := &Server{inner: rp}
-	for _, o := range opts {
-		o(s)
-	}
-	s.Server = httptest.NewServer(s)
-	s.Host = strings.TrimPrefix(s.URL, "http://")
-	tb.Cleanup(s.Close)
-	return s
+	return start(tb, rp, opts)
 }

@@ -65,7 +65,12 @@ func Immutable() Option { return func(s *Server) { s.immutable = true } }
 // New starts a registry and stops it when the test ends.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s := &Server{inner: ggcrregistry.New(ggcrregistry.Logger(nopLogger()))}
+	return start(tb, ggcrregistry.New(ggcrregistry.Logger(nopLogger())), opts)
+}
+
+// start serves inner behind a counting Server on 127.0.0.1 until the test ends.
+func start(tb testing.TB, inner http.Handler, opts []Option) *Server {
+	s := &Server{inner: inner}
 	for _, o := range opts {
 		o(s)
 	}
