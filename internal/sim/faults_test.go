@@ -108,12 +108,7 @@ func TestImagePulls(t *testing.T) {
 		{"docker.io/library/nginx:1.27", true, ""},
 	} {
 		t.Run(tc.image, func(t *testing.T) {
-			out := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
-				Family: aws.String("pull"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(tc.image), Memory: aws.Int32(64)}},
-			}))(t)
-			run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: out.TaskDefinition.TaskDefinitionArn}))(t)
-			e.advance(time.Minute)
-			tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+			tk := e.runOne(t, "pull", ecstypes.ContainerDefinition{Name: aws.String("app"), Image: aws.String(tc.image), Memory: aws.Int32(64)}, time.Minute)
 			status := aws.ToString(tk.LastStatus)
 			if tc.running != (status == "RUNNING") {
 				t.Fatalf("status %s, stopped reason %q", status, aws.ToString(tk.StoppedReason))
@@ -212,12 +207,7 @@ func TestCrashAndOutOfMemory(t *testing.T) {
 		{"app:oom", 137, "OutOfMemoryError: Container killed due to memory usage"},
 	} {
 		t.Run(tc.image, func(t *testing.T) {
-			out := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
-				Family: aws.String("exit"), ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(tc.image), Memory: aws.Int32(64)}},
-			}))(t)
-			run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: out.TaskDefinition.TaskDefinitionArn}))(t)
-			e.advance(time.Minute)
-			tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+			tk := e.runOne(t, "exit", ecstypes.ContainerDefinition{Name: aws.String("app"), Image: aws.String(tc.image), Memory: aws.Int32(64)}, time.Minute)
 			c := tk.Containers[0]
 			if aws.ToString(tk.LastStatus) != "STOPPED" || tk.StopCode != ecstypes.TaskStopCodeEssentialContainerExited || aws.ToString(tk.StoppedReason) != "Essential container in task exited" ||
 				aws.ToInt32(c.ExitCode) != tc.code || aws.ToString(c.Reason) != tc.reason {

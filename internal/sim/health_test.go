@@ -79,11 +79,7 @@ func TestPushedImageRuns(t *testing.T) {
 	}
 	digest, _ := img.Digest()
 	for _, image := range []string{uri + ":v1", uri + "@" + digest.String()} {
-		td := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("api"),
-			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("api"), Image: aws.String(image), Memory: aws.Int32(128)}}}))(t)
-		run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn}))(t)
-		e.advance(30 * time.Second)
-		tk := must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+		tk := e.runOne(t, "api", ecstypes.ContainerDefinition{Name: aws.String("api"), Image: aws.String(image), Memory: aws.Int32(128)}, 30*time.Second)
 		if aws.ToString(tk.LastStatus) != "RUNNING" || aws.ToString(tk.Containers[0].ImageDigest) != digest.String() {
 			t.Errorf("%s: %s digest %s (pushed %s) %q", image, aws.ToString(tk.LastStatus), aws.ToString(tk.Containers[0].ImageDigest), digest, aws.ToString(tk.StoppedReason))
 		}

@@ -81,6 +81,18 @@ func (e *env) bridgeTask(t *testing.T, family, cpu, image string) string {
 	return *out.TaskDefinition.TaskDefinitionArn
 }
 
+// runOne registers family with the one container def, runs a task of it in
+// cluster "c", lets after pass and returns the task as DescribeTasks sees it then.
+func (e *env) runOne(t *testing.T, family string, def ecstypes.ContainerDefinition, after time.Duration) ecstypes.Task {
+	t.Helper()
+	out := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String(family), ContainerDefinitions: []ecstypes.ContainerDefinition{def},
+	}))(t)
+	run := must(e.ecs.RunTask(e.ctx, &ecs.RunTaskInput{Cluster: aws.String("c"), TaskDefinition: out.TaskDefinition.TaskDefinitionArn}))(t)
+	e.advance(after)
+	return must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("c"), Tasks: []string{aws.ToString(run.Tasks[0].TaskArn)}}))(t).Tasks[0]
+}
+
 func (e *env) service(t *testing.T, cluster, name string) ecstypes.Service {
 	t.Helper()
 	out := must(e.ecs.DescribeServices(e.ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: []string{name}}))(t)
