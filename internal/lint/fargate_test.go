@@ -93,12 +93,7 @@ func TestFargateEFSNexusRules(t *testing.T) {
 			if tt.pier != "" {
 				files["pier.yaml"] = tt.pier
 			}
-			for old, new := range tt.edit {
-				if !strings.Contains(files["nexus.json"], old) {
-					t.Fatalf("nexus.json has no %q", old)
-				}
-				files["nexus.json"] = strings.ReplaceAll(files["nexus.json"], old, new)
-			}
+			replaceIn(t, files, "nexus.json", tt.edit)
 			compare(t, lintFiles(t, files), tt.want)
 		})
 	}

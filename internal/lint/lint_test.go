@@ -42,6 +42,18 @@ http {
 }
 `
 
+// replaceIn replaces text in files[name] as edits says (old → new); old text the
+// file does not hold fails the test, so an edit cannot silently stop applying.
+func replaceIn(t *testing.T, files map[string]string, name string, edits map[string]string) {
+	t.Helper()
+	for old, new := range edits {
+		if !strings.Contains(files[name], old) {
+			t.Fatalf("%s has no %q", name, old)
+		}
+		files[name] = strings.ReplaceAll(files[name], old, new)
+	}
+}
+
 // lintFiles writes the files into a temporary directory, lints them as
 // `pier lint` would, and returns the findings with the directory stripped.
 func lintFiles(t *testing.T, files map[string]string) []Finding {
@@ -219,12 +231,7 @@ func TestRules(t *testing.T) {
 			if tt.nginx != "" {
 				files["nginx.conf"] = tt.nginx
 			}
-			for old, new := range tt.edit {
-				if !strings.Contains(files["task.json"], old) {
-					t.Fatalf("task.json has no %q", old)
-				}
-				files["task.json"] = strings.ReplaceAll(files["task.json"], old, new)
-			}
+			replaceIn(t, files, "task.json", tt.edit)
 			compare(t, lintFiles(t, files), tt.want)
 		})
 	}
