@@ -36,8 +36,9 @@ package ecr
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -209,12 +210,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Operations lists the control-plane operations the simulator implements, sorted.
 func (s *Service) Operations() []string {
-	var names []string
-	for n := range s.ops() {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(s.ops()))
 }
 
 func (s *Service) ops() map[string]http.HandlerFunc {

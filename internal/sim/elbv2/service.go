@@ -16,8 +16,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,12 +191,7 @@ func (s *Service) ops() map[string]opFunc {
 
 // Operations lists the awsQuery actions the simulator implements, sorted.
 func (s *Service) Operations() []string {
-	var names []string
-	for n := range s.ops() {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(s.ops()))
 }
 
 // query reads awsQuery parameters under a prefix: "Targets.member.1." and so on.
