@@ -91,7 +91,7 @@ func TestConformanceErrors(t *testing.T) {
 		}, &invalid, "does not exist"},
 		{"CreateService with a target group no load balancer uses", func() error {
 			cfg := e.srv.AWSConfig()
-			cfg.RetryMaxAttempts = 1
+			cfg.Retryer = connectionRetryer
 			tg := must(elb.NewFromConfig(cfg).CreateTargetGroup(e.ctx, &elb.CreateTargetGroupInput{Name: aws.String("lonely"), Protocol: elbtypes.ProtocolEnumHttp, Port: aws.Int32(80), VpcId: aws.String("vpc-1")}))(t)
 			_, err := e.ecs.CreateService(e.ctx, &ecs.CreateServiceInput{Cluster: aws.String("c"), ServiceName: aws.String("web4"), TaskDefinition: aws.String(td),
 				LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: tg.TargetGroups[0].TargetGroupArn, ContainerName: aws.String("nginx"), ContainerPort: aws.Int32(80)}}})
@@ -339,7 +339,7 @@ func TestConformanceServicesAndDeployments(t *testing.T) {
 func TestConformanceOneServerThreeServices(t *testing.T) {
 	e := start(t)
 	cfg := e.srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	_, err := ecrapi.NewFromConfig(cfg).DescribeRepositories(e.ctx, &ecrapi.DescribeRepositoriesInput{RepositoryNames: []string{"ghost"}})
 	var noRepo *ecrtypes.RepositoryNotFoundException
 	if !errors.As(err, &noRepo) {

@@ -41,7 +41,7 @@ func startSandbox(t *testing.T, worldFile string) *env {
 	}
 	t.Cleanup(func() { srv.Close() })
 	cfg := srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	return &env{w: srv.World(), srv: srv, ecs: ecs.NewFromConfig(cfg), ctx: ctx}
 }
 

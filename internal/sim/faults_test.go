@@ -65,7 +65,7 @@ func TestServerErrorsOnEveryProtocol(t *testing.T) {
 		t.Errorf("ECS: %v", err)
 	}
 	cfg := e.srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	if _, err := elb.NewFromConfig(cfg).DescribeTargetGroups(e.ctx, &elb.DescribeTargetGroupsInput{}); apiCode(err) != "InternalFailure" || strings.Contains(err.Error(), "Rate exceeded") {
 		t.Errorf("ELBv2: %v", err)
 	}

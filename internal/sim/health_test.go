@@ -55,7 +55,7 @@ func TestPushedImageRuns(t *testing.T) {
 	e := start(t)
 	e.cluster(t, "c", 4096)
 	cfg := e.srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	client := ecrapi.NewFromConfig(cfg)
 	repo := must(client.CreateRepository(e.ctx, &ecrapi.CreateRepositoryInput{RepositoryName: aws.String("api")}))(t).Repository
 	uri := aws.ToString(repo.RepositoryUri)

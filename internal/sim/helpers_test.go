@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -31,7 +33,7 @@ func start(t testing.TB, opts ...Option) *env {
 	}
 	t.Cleanup(func() { srv.Close() })
 	cfg := srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	return &env{w: w, srv: srv, ecs: ecs.NewFromConfig(cfg), ctx: ctx}
 }
 
@@ -137,4 +139,17 @@ func decodeToken(t testing.TB, tok string) (user, pass string) {
 		t.Fatalf("token %q has no user:password", raw)
 	}
 	return user, pass
+}
+
+// connectionRetryer retries only a dropped connection, at once: the tests
+// assert the simulator's answers (throttling and injected 5xx included) as they
+// come, but a loaded CI machine can reset a loopback connection under -race,
+// which the SDK itself counts as retryable.
+func connectionRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		o.RateLimiter = ratelimit.None
+	})
 }

@@ -17,7 +17,7 @@ import (
 func (e *env) targetGroup(t testing.TB, name string) (string, *elb.Client) {
 	t.Helper()
 	cfg := e.srv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = connectionRetryer
 	c := elb.NewFromConfig(cfg)
 	lb := must(c.CreateLoadBalancer(e.ctx, &elb.CreateLoadBalancerInput{Name: aws.String(name + "-alb"), Subnets: []string{"subnet-a", "subnet-b"}}))(t)
 	tg := must(c.CreateTargetGroup(e.ctx, &elb.CreateTargetGroupInput{
