@@ -179,3 +179,11 @@ func TestRevisionsFromFiles(t *testing.T) {
 		t.Errorf("%d inactive backend revisions, want 48", len(inactive.TaskDefinitionArns))
 	}
 }
+
+func TestDescribeCountsInWords(t *testing.T) {
+	e := startSandbox(t, "")
+	want := "1 cluster, 3 services, 4 running tasks, 3 EC2 instances, account 123456789012, region ap-northeast-2"
+	if got := e.w.Describe(); got != want {
+		t.Errorf("Describe() = %q, want %q", got, want)
+	}
+}

@@ -79,8 +79,17 @@ func (w *World) Describe() string {
 			}
 		}
 	}
-	return fmt.Sprintf("%d clusters, %d services, %d running tasks, %d EC2 instances, account %s, region %s",
-		len(w.clusters), services, tasks, instances, w.account, w.region)
+	return fmt.Sprintf("%s, %s, %s, %s, account %s, region %s",
+		count(len(w.clusters), "cluster"), count(services, "service"), count(tasks, "running task"),
+		count(instances, "EC2 instance"), w.account, w.region)
+}
+
+// count says "1 cluster" and "3 clusters": the line is read by people.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // RegistryTransport returns an http.RoundTripper for image builders in the
