@@ -70,6 +70,9 @@ func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) in
 // configured lazily, only if an ECR registry is used, so a build on public
 // bases needs no credentials.
 func startImageRun(ctx context.Context, env *Env, cmd string, sb *sandboxFlags, names []string) (run *imageRun, closeFn func(), code int) {
+	if code := sb.check(env, cmd); code != ExitOK {
+		return nil, nil, code
+	}
 	f, err := config.Load(env.File, env.Getenv)
 	if err != nil {
 		printInputError(env, cmd, err)

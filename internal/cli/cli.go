@@ -11,6 +11,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Exit codes shared by every command.
@@ -91,7 +92,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	name, rest := rest[0], rest[1:]
 	if name == "help" {
-		if len(rest) > 0 {
+		if len(rest) > 0 && rest[0] != "help" && rest[0] != "-h" && rest[0] != "-help" && rest[0] != "--help" {
 			if c, ok := commands[rest[0]]; ok {
 				printCommandHelp(stdout, c, env)
 				return ExitOK
@@ -178,14 +179,84 @@ func printHelp(w io.Writer) {
 }
 
 func printCommandHelp(w io.Writer, c *command, env *Env) {
-	fmt.Fprintf(w, "Usage: pier %s %s\n\n%s\n", c.name, c.usage, c.long)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("pier "+c.name+" "+c.usage), c.long)
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	scratch := *env
 	bindGlobals(fs, &scratch.Globals)
 	c.flags(fs, &scratch)
 	fmt.Fprintln(w, "\nFlags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	printFlags(w, fs)
+}
+
+// printFlags lists flags the way the usage lines and the README write them,
+// --name (a one-letter flag as -f), with -f and --file on one line: the
+// flag package's own listing says -output and lists -f and -file twice.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "file" {
+			return // shown with -f
+		}
+		arg, usage := flag.UnquoteUsage(f)
+		if _, ok := f.Value.(*durationValue); ok && arg == "value" {
+			arg = "duration"
+		}
+		name := "--" + f.Name
+		switch {
+		case f.Name == "f":
+			name = "-f, --file"
+		case len(f.Name) == 1:
+			name = "-" + f.Name
+		}
+		if arg != "" {
+			name += " " + strings.ToUpper(arg)
+		}
+		switch {
+		case f.DefValue == "" || f.DefValue == "false" || f.DefValue == "0" || f.DefValue == "0s":
+		case isStringFlag(f):
+			usage += fmt.Sprintf(" (default %q)", f.DefValue)
+		default:
+			usage += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(w, "  %s\n    \t%s\n", name, usage)
+	})
+}
+
+// durationValue is a duration flag whose parse error says what a duration
+// looks like (the flag package only says "parse error").
+type durationValue time.Duration
+
+// durationFlag defines a duration flag on fs.
+func durationFlag(fs *flag.FlagSet, name string, value time.Duration, usage string) *time.Duration {
+	d := value
+	fs.Var((*durationValue)(&d), name, usage)
+	return &d
+}
+
+func (d *durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("want a duration with a unit, such as 90s, 20m or 1h30m")
+	}
+	if v < 0 {
+		return fmt.Errorf("want a positive duration, such as 90s, 20m or 1h30m")
+	}
+	*d = durationValue(v)
+	return nil
+}
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+
+// Get returns the time.Duration, for flag.Getter.
+func (d *durationValue) Get() any { return time.Duration(*d) }
+
+// isStringFlag tells a string flag, whose default is shown quoted.
+func isStringFlag(f *flag.Flag) bool {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	_, isString := g.Get().(string)
+	return isString
 }
 
 // suggest returns ` (did you mean "x"?)` for a near miss of a command name.

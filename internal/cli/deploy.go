@@ -39,8 +39,8 @@ Progress goes to stderr (phases start with "==> "); the report goes to stdout (-
 one JSON document, also on failure).`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			sb := bindSandbox(fs)
-			timeout := fs.Duration("timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
-			grace := fs.Duration("grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
+			timeout := durationFlag(fs, "timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
+			grace := durationFlag(fs, "grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
 			planFile := fs.String("plan", "", "a plan `file` from `pier plan --output json`: refuse to deploy if it is stale")
 			return func(ctx context.Context, args []string) int {
 				return runDeploy(ctx, env, sb, args, *timeout, *grace, *planFile)
@@ -50,6 +50,9 @@ one JSON document, also on failure).`,
 }
 
 func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, timeout, grace time.Duration, planFile string) int {
+	if code := sb.check(env, "deploy"); code != ExitOK {
+		return code
+	}
 	f, services, code := loadServices(env, "deploy", args)
 	if code != ExitOK {
 		return code
@@ -219,35 +222,21 @@ func preflightLint(env *Env, cmd string, f *config.File) int {
 	return ExitOK
 }
 
-// loadServices reads pier.yaml and selects the named services (all when none).
+// loadServices reads pier.yaml and selects the named services (all when
+// none), each once: `pier deploy backend backend` deploys backend once
+// instead of racing two rollouts of one service against each other.
 func loadServices(env *Env, cmd string, names []string) (*config.File, []*config.Service, int) {
 	f, err := config.Load(env.File, env.Getenv)
 	if err != nil {
 		printInputError(env, cmd, err)
 		return nil, nil, ExitUsage
 	}
-	if len(names) == 0 {
-		return f, f.Services, ExitOK
+	services, err := f.SelectServices(names...)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+		return nil, nil, ExitUsage
 	}
-	var out []*config.Service
-	for _, n := range names {
-		var found *config.Service
-		for _, s := range f.Services {
-			if s.Name == n {
-				found = s
-			}
-		}
-		if found == nil {
-			var known []string
-			for _, s := range f.Services {
-				known = append(known, s.Name)
-			}
-			fmt.Fprintf(env.Stderr, "pier %s: no service %q in %s (services: %v)\n", cmd, n, env.File, known)
-			return nil, nil, ExitUsage
-		}
-		out = append(out, found)
-	}
-	return f, out, ExitOK
+	return f, services, ExitOK
 }
 
 // imagesOf lists the images the services use, each once, in first-use order.

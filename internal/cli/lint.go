@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"regexp"
 
 	"github.com/pier-deploy/pier/internal/config"
@@ -27,7 +29,7 @@ Exit status: 0 when there are no errors (warnings only), 1 when any error is fou
 (or any warning with --strict), 2 when a file cannot be read or parsed.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			strict := fs.Bool("strict", false, "fail on warnings too")
-			withNginx := fs.Bool("nginx", false, "also run `nginx -t` on every nginx image's config (needs nginx installed)")
+			withNginx := fs.Bool("nginx", false, "also run nginx -t on every nginx image's config (needs nginx installed)")
 			return func(ctx context.Context, args []string) int {
 				if len(args) > 0 {
 					fmt.Fprintf(env.Stderr, "pier lint: unexpected argument %q: lint checks the whole file given with -f\n", args[0])
@@ -92,7 +94,20 @@ func printInputError(env *Env, cmd string, err error) {
 		fmt.Fprintln(env.Stderr, err)
 		return
 	}
-	fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+	fmt.Fprintf(env.Stderr, "pier %s: %v%s\n", cmd, err, missingFileHint(env, err))
+}
+
+// missingFileHint tells a newcomer what to do when the pipeline file itself
+// is missing: most often pier was run outside the directory that holds it.
+func missingFileHint(env *Env, err error) string {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || !errors.Is(err, fs.ErrNotExist) || pe.Path != env.File {
+		return ""
+	}
+	if env.File == "pier.yaml" {
+		return " (run pier in the directory that holds pier.yaml, or name the file with -f FILE)"
+	}
+	return " (check the path given to -f)"
 }
 
 // positioned matches an error message that starts with file:line:col.

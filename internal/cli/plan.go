@@ -37,6 +37,9 @@ Exit codes: 0 ok; 1 error (including preflight errors); 2 usage or input error. 
 }
 
 func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, detailed bool) int {
+	if code := sb.check(env, "plan"); code != ExitOK {
+		return code
+	}
 	f, services, code := loadServices(env, "plan", args)
 	if code != ExitOK {
 		return code

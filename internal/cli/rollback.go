@@ -22,8 +22,8 @@ Exit codes as for deploy: 0 done, 1 failed before changing anything, 3 failed an
 4 failed and not restored.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			sb := bindSandbox(fs)
-			timeout := fs.Duration("timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
-			grace := fs.Duration("grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
+			timeout := durationFlag(fs, "timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
+			grace := durationFlag(fs, "grace", 2*time.Minute, "after SIGTERM/SIGINT, how long to finish or reverse the step in flight")
 			return func(ctx context.Context, args []string) int {
 				return runRollback(ctx, env, sb, args, *timeout, *grace)
 			}
@@ -35,6 +35,9 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 	if len(args) == 0 {
 		fmt.Fprintln(env.Stderr, "pier rollback: name the service(s) to roll back")
 		return ExitUsage
+	}
+	if code := sb.check(env, "rollback"); code != ExitOK {
+		return code
 	}
 	f, services, code := loadServices(env, "rollback", args)
 	if code != ExitOK {

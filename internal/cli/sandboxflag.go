@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
 // sandboxFlags are the flags that run a command against a private,
@@ -32,6 +35,25 @@ func bindSandbox(fs *flag.FlagSet) *sandboxFlags {
 	fs.BoolVar(&s.on, "sandbox", false, "run against a private in-process simulator of ECS, ECR and ELBv2 seeded from pier.yaml (no AWS account needed)")
 	fs.StringVar(&s.world, "sandbox-world", "", "with --sandbox: a world `file` (YAML) overriding the default world: instances, faults, per-image behaviour")
 	return s
+}
+
+// check rejects what the sandbox flags cannot run before any work starts
+// (lint, build, push), so a mistake costs nothing: --sandbox-world without
+// --sandbox, or a world file that cannot be read or parsed (file:line:col).
+// Both are input errors: exit 2.
+func (s *sandboxFlags) check(env *Env, cmd string) int {
+	if s.world == "" {
+		return ExitOK
+	}
+	if !s.on {
+		fmt.Fprintf(env.Stderr, "pier %s: --sandbox-world needs --sandbox (add --sandbox, or drop --sandbox-world to use AWS)\n", cmd)
+		return ExitUsage
+	}
+	if _, err := sim.LoadWorldFile(s.world); err != nil {
+		printInputError(env, cmd, fmt.Errorf("--sandbox-world: %w", err))
+		return ExitUsage
+	}
+	return ExitOK
 }
 
 // awsTarget is where a command's AWS calls go: the account of the ambient
@@ -67,7 +89,13 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		var err error
 		if srv, err = sim.NewSandbox(sctx, f, s.world); err != nil {
 			cancel()
-			return nil, fmt.Errorf("starting the sandbox: %w", err)
+			err = fmt.Errorf("starting the sandbox: %w", err)
+			if inputError(err) {
+				// A task definition or world file the sandbox could not
+				// read is the user's file to fix, like anywhere else.
+				return nil, &usageError{err.Error()}
+			}
+			return nil, err
 		}
 		closeSrv = func() { srv.Close() }
 	}
@@ -97,4 +125,18 @@ func (t *awsTarget) images(r *imageRun) {
 	r.ecr = ecr.NewFromConfig(t.clients.Config)
 	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
 	r.buildOpts = append(r.buildOpts, image.WithTransport(t.server.RegistryTransport()))
+}
+
+// inputError reports whether err comes from a file the user wrote (a task
+// definition, pier.yaml, a world file) rather than from the simulator.
+func inputError(err error) bool {
+	var (
+		te  *taskdef.Error
+		tes taskdef.Errors
+		ce  *config.Error
+		ces config.Errors
+		we  *sim.WorldError
+	)
+	return errors.As(err, &te) || errors.As(err, &tes) || errors.As(err, &ce) || errors.As(err, &ces) ||
+		errors.As(err, &we) || errors.Is(err, fs.ErrNotExist)
 }

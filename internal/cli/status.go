@@ -30,6 +30,9 @@ service events, and why its most recent tasks stopped (reason, stop code, exit c
 }
 
 func runStatus(ctx context.Context, env *Env, sb *sandboxFlags, args []string, events, stopped int) int {
+	if code := sb.check(env, "status"); code != ExitOK {
+		return code
+	}
 	f, services, code := loadServices(env, "status", args)
 	if code != ExitOK {
 		return code

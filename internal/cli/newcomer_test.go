@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The tests here follow a newcomer's first steps: help, a typo, a missing
+// file, a flag in the wrong place. Each case is something a person tried and
+// found wrong or unhelpful.
+
+// flagLine is how a flag is listed in `pier <command> --help`: the way the
+// usage lines and the README write it (--output, -f), with one word for its
+// argument.
+var flagLine = regexp.MustCompile(`^  (-f, --file FILE|-[a-z]|--[a-z][a-z-]*)( [A-Z:]+)?$`)
+
+func TestCommandHelpListsFlagsAsDocumented(t *testing.T) {
+	for name, c := range commands {
+		if c.hidden {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			code, out, errs := runPier(t, nil, name, "--help")
+			if code != ExitOK || errs != "" {
+				t.Fatalf("exit %d, stderr %q", code, errs)
+			}
+			first, _, _ := strings.Cut(out, "\n")
+			if strings.TrimSpace(first) != first {
+				t.Errorf("usage line %q has stray spaces", first)
+			}
+			_, flags, ok := strings.Cut(out, "\nFlags:\n")
+			if !ok {
+				t.Fatalf("no Flags: section:\n%s", out)
+			}
+			for _, line := range strings.Split(strings.TrimRight(flags, "\n"), "\n") {
+				if strings.HasPrefix(line, "    \t") {
+					continue // the flag's description
+				}
+				if !flagLine.MatchString(line) {
+					t.Errorf("flag listed as %q", line)
+				}
+			}
+			if n := strings.Count(flags, "-f, --file FILE\n"); n != 1 {
+				t.Errorf("-f/--file listed %d times:\n%s", n, flags)
+			}
+			if _, same, _ := runPier(t, nil, "help", name); same != out {
+				t.Errorf("pier help %s differs from pier %s --help", name, name)
+			}
+		})
+	}
+}
+
+func TestHelpOfHelp(t *testing.T) {
+	for _, args := range [][]string{{"help", "--help"}, {"help", "-h"}, {"help", "help"}, {"--help"}} {
+		code, out, errs := runPier(t, nil, args...)
+		if code != ExitOK || errs != "" || !strings.Contains(out, "\nCommands:\n") {
+			t.Errorf("pier %s: exit %d, stderr %q, stdout %q", strings.Join(args, " "), code, errs, out)
+		}
+	}
+}
+
+func TestUsageMistakesSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.yaml")
+	badWorld := filepath.Join(dir, "world.yaml")
+	if err := os.WriteFile(badWorld, []byte("seed: 1\nclusters: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	brokenTD := filepath.Join(dir, "pier.yaml")
+	if err := os.WriteFile(brokenTD, []byte("cluster: c\nservices:\n  a: {taskDefinition: td.json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "td.json"), []byte(`{"family": "x", `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string // in stderr
+	}{
+		// Nothing before the usage check: no lint, no build, no sandbox.
+		{[]string{"deploy", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox (add --sandbox"},
+		{[]string{"plan", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox"},
+		{[]string{"push", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox"},
+		{[]string{"deploy", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "--sandbox-world: reading world file: open " + missing},
+		{[]string{"status", "--sandbox", "--sandbox-world", badWorld, "-f", inforumYAML}, badWorld + ":2:"},
+		{[]string{"rollback", "backend", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "reading world file"},
+		// A task definition the sandbox cannot read is the user's input to fix.
+		{[]string{"status", "--sandbox", "-f", brokenTD}, "td.json:1:"},
+		{[]string{"deploy", "--timeout", "5", "-f", inforumYAML}, `invalid value "5" for flag -timeout: want a duration with a unit, such as 90s, 20m or 1h30m`},
+		{[]string{"rollback", "backend", "--grace", "-1s", "-f", inforumYAML}, "want a positive duration"},
+		{[]string{"lint", "-f", missing}, "no such file or directory (check the path given to -f)"},
+		{[]string{"deploy"}, "open pier.yaml: no such file or directory (run pier in the directory that holds pier.yaml, or name the file with -f FILE)"},
+		{[]string{"status", "backnd", "-f", inforumYAML}, `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`},
+	} {
+		code, out, errs := runPier(t, nil, tc.args...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("pier %s: exit %d, stderr:\n%s\nwant exit 2 and %q", strings.Join(tc.args, " "), code, errs, tc.want)
+		}
+		if strings.Contains(errs, "==> ") || strings.Contains(errs, "sandbox at") || out != "" {
+			t.Errorf("pier %s started work before refusing:\n%s%s", strings.Join(tc.args, " "), errs, out)
+		}
+	}
+}
+
+// Naming a service twice deploys it once: two rollouts of one service
+// would supersede each other and report a failure nobody caused.
+func TestDeployServiceNamedTwiceDeploysOnce(t *testing.T) {
+	s := newSandboxEnv(t)
+	code, out, errs := s.run(t, "deploy", "backend", "backend")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if n := strings.Count(out, "service backend "); n != 1 {
+		t.Errorf("backend reported %d times:\n%s", n, out)
+	}
+	if n := s.w().Calls()["ecs.RegisterTaskDefinition"]; n != 1 {
+		t.Errorf("%d RegisterTaskDefinition calls, want 1", n)
+	}
+}
