@@ -120,3 +120,18 @@ func TestDeployServiceNamedTwiceDeploysOnce(t *testing.T) {
 		t.Errorf("%d RegisterTaskDefinition calls, want 1", n)
 	}
 }
+
+// pier rollback --sandbox has nothing to roll back to (every run starts a
+// fresh account on revision 1); the error says so and how to see one.
+func TestRollbackSandboxSaysWhyNothingToRollBack(t *testing.T) {
+	s := newSandboxEnv(t)
+	code, out, errs := s.run(t, "rollback", "backend")
+	if code != ExitFailed {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"ecs-backend-task:1 has no older ACTIVE revision to return to (each --sandbox run starts a fresh", "--sandbox-world testdata/sim/crashing-backend.yaml"} {
+		if !strings.Contains(errs, want) || !strings.Contains(out, want) {
+			t.Errorf("stderr and report should say %q:\n%s\n%s", want, errs, out)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -57,6 +58,10 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 		}
 		target, err := deploy.RollbackTarget(ctx, aws.clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
 		if err != nil {
+			if errors.Is(err, deploy.ErrNoOlderRevision) && aws.server != nil {
+				err = fmt.Errorf("%w (each --sandbox run starts a fresh simulated account whose services run revision 1 only; "+
+					"to watch a rollback, deploy with a world whose image crashes: pier deploy --sandbox --sandbox-world testdata/sim/crashing-backend.yaml)", err)
+			}
 			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.clock.Now()
 			fmt.Fprintf(env.Stderr, "pier rollback: %v\n", err)
 			printRun(env, run)

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,7 @@ func TestRollbackWithoutOlderRevision(t *testing.T) {
 	e := newEnv(t)
 	e.inforum(t, 100, 4096, 4096)
 	_, err := deploy.RollbackTarget(e.ctx, e.ecs, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum"}, time.Minute)
-	if err == nil || !strings.Contains(err.Error(), "no older ACTIVE revision") {
+	if !errors.Is(err, deploy.ErrNoOlderRevision) || !strings.Contains(err.Error(), "ecs-backend-task:1 has no older ACTIVE revision") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -148,6 +149,10 @@ func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, 
 	return out, nil
 }
 
+// ErrNoOlderRevision is RollbackTarget's error when the family has no ACTIVE
+// revision older than the one the service runs: there is nowhere to go back to.
+var ErrNoOlderRevision = errors.New("no older ACTIVE revision to return to")
+
 // RollbackTarget plans moving a service back to the revision before the one
 // it runs: the newest ACTIVE revision of the family older than the current
 // one. Applying it runs the service's strategy (recreate-aware).
@@ -180,7 +185,7 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 		}
 	}
 	if prev == "" {
-		return Target{}, fmt.Errorf("rolling back %s: %s has no older ACTIVE revision to return to", ref.Name, cur)
+		return Target{}, fmt.Errorf("rolling back %s: %s has %w", ref.Name, cur, ErrNoOlderRevision)
 	}
 	p := plan.Service{Name: ref.Name, Service: ref.Service, Cluster: ref.Cluster, Strategy: ref.Strategy, Action: plan.Reuse,
 		Family: cur.Family, Current: cur, Target: revision(prev), DesiredCount: plan.Count{Old: svc.DesiredCount, New: svc.DesiredCount},
