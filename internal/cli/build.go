@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -111,6 +113,7 @@ type imageRun struct {
 	pusher   *registry.Pusher
 	err      error
 	progress *pushProgress
+	sandbox  bool // bases come from the sandbox's stand-ins
 }
 
 func newImageRun(env *Env, f *config.File) *imageRun { return &imageRun{env: env, file: f} }
@@ -182,7 +185,20 @@ func (r *imageRun) build(ctx context.Context, names []string) ([]*image.Artifact
 			fmt.Fprintf(r.env.Stderr, "%s: built %s (%d %s: %d from cache, %d built; %d bytes)\n", a.Name, a.Digest, len(a.Layers), layers, cached, built, size)
 		})}, r.buildOpts...)
 	// One BuildAll: each base tag is resolved once for the whole run.
-	return image.BuildAll(ctx, r.file, names, opts...)
+	arts, err := image.BuildAll(ctx, r.file, names, opts...)
+	if err != nil && !r.sandbox && unreachable(err) {
+		err = fmt.Errorf("%w\n(a base image's registry could not be reached: check the network, or use --sandbox, whose stand-in bases need no internet)", err)
+	}
+	return arts, err
+}
+
+// unreachable reports a network failure (no DNS, refused, timed out), the
+// usual reason a build on a laptop or in a locked-down runner cannot start.
+func unreachable(err error) bool {
+	var ne net.Error
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || errors.As(err, &op) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 func (r *imageRun) cache() (*image.Cache, error) {

@@ -93,6 +93,8 @@ func TestUsageMistakesSayWhatToDo(t *testing.T) {
 		{[]string{"rollback", "backend", "--grace", "-1s", "-f", inforumYAML}, "want a positive duration"},
 		{[]string{"lint", "-f", missing}, "no such file or directory (check the path given to -f)"},
 		{[]string{"deploy"}, "open pier.yaml: no such file or directory (run pier in the directory that holds pier.yaml, or name the file with -f FILE)"},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`},
+		{[]string{"status", "--events", "-1", "--sandbox", "-f", inforumYAML}, "--events and --stopped take a count of 0 or more"},
 		{[]string{"status", "backnd", "-f", inforumYAML}, `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`},
 	} {
 		code, out, errs := runPier(t, nil, tc.args...)
@@ -116,6 +118,9 @@ func TestDeployServiceNamedTwiceDeploysOnce(t *testing.T) {
 	if n := strings.Count(out, "service backend "); n != 1 {
 		t.Errorf("backend reported %d times:\n%s", n, out)
 	}
+	if !strings.Contains(errs, "nothing touches AWS; times are the simulator's virtual time") {
+		t.Errorf("the sandbox line does not say its times are virtual:\n%s", errs)
+	}
 	if n := s.w().Calls()["ecs.RegisterTaskDefinition"]; n != 1 {
 		t.Errorf("%d RegisterTaskDefinition calls, want 1", n)
 	}
@@ -133,5 +138,23 @@ func TestRollbackSandboxSaysWhyNothingToRollBack(t *testing.T) {
 		if !strings.Contains(errs, want) || !strings.Contains(out, want) {
 			t.Errorf("stderr and report should say %q:\n%s\n%s", want, errs, out)
 		}
+	}
+}
+
+// A build that cannot reach a base image's registry says what to try.
+func TestBuildUnreachableBaseSaysWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	yaml := "cluster: c\nimages:\n  app:\n    files: {base: 127.0.0.1:1/nothing:1, files: {/x: pier.yaml}}\n" +
+		"services:\n  app: {taskDefinition: td.json, containers: {app: app}}\n"
+	td := `{"family": "app", "containerDefinitions": [{"name": "app", "image": "app", "memory": 64}]}`
+	for name, data := range map[string]string{"pier.yaml": yaml, "td.json": td} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cache := t.TempDir()
+	code, _, errs := runPier(t, map[string]string{"PIER_CACHE": cache}, "build", "-f", filepath.Join(dir, "pier.yaml"))
+	if code != ExitFailed || !strings.Contains(errs, "could not be reached: check the network, or use --sandbox") {
+		t.Errorf("exit %d, stderr:\n%s", code, errs)
 	}
 }

@@ -103,7 +103,8 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 	cfg.Retryer = awsapi.Retryer(20 * time.Millisecond)
 	clients := awsapi.New(cfg)
 	clock := srv.World().Clock()
-	fmt.Fprintf(env.Stderr, "pier: sandbox at %s (%s); nothing touches AWS\n", srv.URL, srv.World().Describe())
+	// A sandbox rollout of minutes ends in a second: say whose minutes they are.
+	fmt.Fprintf(env.Stderr, "pier: sandbox at %s (%s); nothing touches AWS; times are the simulator's virtual time\n", srv.URL, srv.World().Describe())
 	return &awsTarget{
 		clients: clients,
 		clock:   clock,
@@ -122,6 +123,7 @@ func (t *awsTarget) images(r *imageRun) {
 		return
 	}
 	host := t.server.RegistryHost()
+	r.sandbox = true
 	r.ecr = ecr.NewFromConfig(t.clients.Config)
 	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
 	r.buildOpts = append(r.buildOpts, image.WithTransport(t.server.RegistryTransport()))

@@ -23,6 +23,10 @@ service events, and why its most recent tasks stopped (reason, stop code, exit c
 			events := fs.Int("events", 5, "how many recent service events to show")
 			stopped := fs.Int("stopped", 3, "how many recently stopped tasks to show")
 			return func(ctx context.Context, args []string) int {
+				if *events < 0 || *stopped < 0 {
+					fmt.Fprintln(env.Stderr, "pier status: --events and --stopped take a count of 0 or more")
+					return ExitUsage
+				}
 				return runStatus(ctx, env, sb, args, *events, *stopped)
 			}
 		},

@@ -19,6 +19,10 @@ func init() {
 		long:  "Prints pier's version, the Go version it was built with, and the VCS revision when known.",
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			return func(ctx context.Context, args []string) int {
+				if len(args) > 0 {
+					fmt.Fprintf(env.Stderr, "pier version: unexpected argument %q: version takes none\n", args[0])
+					return ExitUsage
+				}
 				info := map[string]string{"version": Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
 				if bi, ok := debug.ReadBuildInfo(); ok {
 					for _, s := range bi.Settings {
