@@ -53,6 +53,13 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	if code := sb.check(env, "deploy"); code != ExitOK {
 		return code
 	}
+	if planFile != "" && sb.on && sb.srv == nil {
+		// Every --sandbox run is a fresh account with its own registry
+		// address, so a plan from another run could only ever be stale.
+		fmt.Fprintln(env.Stderr, "pier deploy: --plan cannot be used with --sandbox: each --sandbox run starts a fresh simulated account "+
+			"(its own registry address), so a plan made by another run is always stale; use --plan against the account the plan was made for")
+		return ExitUsage
+	}
 	f, services, code := loadServices(env, "deploy", args)
 	if code != ExitOK {
 		return code

@@ -93,6 +93,7 @@ func TestUsageMistakesSayWhatToDo(t *testing.T) {
 		{[]string{"rollback", "backend", "--grace", "-1s", "-f", inforumYAML}, "want a positive duration"},
 		{[]string{"lint", "-f", missing}, "no such file or directory (check the path given to -f)"},
 		{[]string{"deploy"}, "open pier.yaml: no such file or directory (run pier in the directory that holds pier.yaml, or name the file with -f FILE)"},
+		{[]string{"deploy", "--sandbox", "--plan", missing, "-f", inforumYAML}, "--plan cannot be used with --sandbox: each --sandbox run starts a fresh simulated account"},
 		{[]string{"version", "extra"}, `unexpected argument "extra"`},
 		{[]string{"status", "--events", "-1", "--sandbox", "-f", inforumYAML}, "--events and --stopped take a count of 0 or more"},
 		{[]string{"status", "backnd", "-f", inforumYAML}, `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`},
