@@ -159,3 +159,22 @@ func TestBuildUnreachableBaseSaysWhatToDo(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s", code, errs)
 	}
 }
+
+// A rollout that failed is an error line, not a warning: "warning:
+// rolled-back" read as if the deploy had gone through.
+func TestFailedRolloutIsAnErrorLine(t *testing.T) {
+	cache := t.TempDir()
+	code, out, errs := runPier(t, map[string]string{"PIER_CACHE": cache},
+		"deploy", "backend", "--sandbox", "--sandbox-world", "../../testdata/sim/crashing-backend.yaml", "-f", inforumYAML)
+	if code != ExitRolledBack {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, want := range []string{"] backend: error: failed: task ", "] backend: error: rolled-back: task "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("no %q line:\n%s", want, errs)
+		}
+	}
+	if strings.Contains(errs, "warning: failed") || strings.Contains(errs, "warning: rolled-back") {
+		t.Errorf("a failure printed as a warning:\n%s", errs)
+	}
+}

@@ -330,7 +330,7 @@ func (r *run) finish(o report.Outcome, c Cause) {
 	case report.Success:
 		r.d.emit(r.name(), report.Note, "success: "+r.rep.Final.String())
 	default:
-		r.d.emit(r.name(), report.Warn, string(o)+": "+c.Message)
+		r.d.emit(r.name(), report.Error, string(o)+": "+c.Message)
 	}
 }
 

@@ -79,7 +79,7 @@ func (r *run) settle(ctx context.Context, ro *rollout) (verdict, *types.Service,
 		return v, last, true
 	}
 	r.endPhase("failed")
-	r.d.emit(r.name(), report.Warn, "failed: "+v.cause.Message)
+	r.d.emit(r.name(), report.Error, "failed: "+v.cause.Message)
 	return v, last, false
 }
 

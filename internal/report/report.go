@@ -136,6 +136,9 @@ const (
 	ECSEvent   ProgressKind = "event"   // a service event, printed once, as it appears
 	Note       ProgressKind = "note"    // anything else worth a line
 	Warn       ProgressKind = "warning" // something the user should look at
+	// Error: a service's rollout failed (failed, rolled-back, not-restored),
+	// the line a person or a CI log search looks for.
+	Error ProgressKind = "error"
 )
 
 // Aggregate is the run's result: the worst outcome of its services

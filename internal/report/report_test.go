@@ -129,6 +129,7 @@ func TestProgressLine(t *testing.T) {
 		{Progress{Kind: PhaseStart, Message: "rollout", Service: "backend"}, "==> rollout backend"},
 		{Progress{Kind: ECSEvent, Service: "backend", Time: at, Elapsed: 62 * time.Second, Message: "(service x) has reached a steady state."}, "[ 1m02s] backend: 01:02:03 (service x) has reached a steady state."},
 		{Progress{Kind: Warn, Elapsed: 3 * time.Second, Message: "throttled"}, "[    3s] warning: throttled"},
+		{Progress{Kind: Error, Elapsed: 18 * time.Second, Service: "backend", Message: "rolled-back: crashed"}, "[   18s] backend: error: rolled-back: crashed"},
 		{Progress{Kind: Note, Service: "nexus", Elapsed: 3*time.Hour + 4*time.Second, Message: "scaled to 0"}, "[3h00m04s] nexus: scaled to 0"},
 	}
 	for _, tt := range tests {

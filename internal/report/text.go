@@ -22,6 +22,8 @@ func ProgressLine(p Progress) string {
 		return s
 	case Warn:
 		return fmt.Sprintf("[%6s] %swarning: %s", Elapsed(p.Elapsed), svcPrefix(p.Service), p.Message)
+	case Error:
+		return fmt.Sprintf("[%6s] %serror: %s", Elapsed(p.Elapsed), svcPrefix(p.Service), p.Message)
 	case ECSEvent:
 		return fmt.Sprintf("[%6s] %s%s %s", Elapsed(p.Elapsed), svcPrefix(p.Service), p.Time.UTC().Format("15:04:05"), p.Message)
 	}
