@@ -136,7 +136,8 @@ func (in Inputs) CommandLine() []string {
 		args = append(args, "--timeout", in.Timeout.String())
 	}
 	args = append(args, in.ExtraArgs...)
-	if len(in.Services) > 0 {
+	// lint checks the whole file together; it takes no names.
+	if len(in.Services) > 0 && in.Command != "lint" {
 		// "--" keeps a service name that starts with "-" from reading as a flag.
 		args = append(args, "--")
 		args = append(args, in.Services...)
