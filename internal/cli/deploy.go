@@ -64,6 +64,9 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	if code != ExitOK {
 		return code
 	}
+	if code := checkBuildEnv(env, "deploy"); code != ExitOK {
+		return code
+	}
 	var saved *plan.Plan
 	if planFile != "" {
 		data, err := os.ReadFile(planFile)
@@ -244,6 +247,17 @@ func loadServices(env *Env, cmd string, names []string) (*config.File, []*config
 		return nil, nil, ExitUsage
 	}
 	return f, services, ExitOK
+}
+
+// checkBuildEnv checks what the environment gives a build
+// (SOURCE_DATE_EPOCH) before lint, the sandbox or AWS, as build and push do:
+// a bad value is an input error (exit 2), not a failed deploy.
+func checkBuildEnv(env *Env, cmd string) int {
+	if _, err := image.SourceDateEpoch(env.Getenv); err != nil {
+		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
+		return ExitUsage
+	}
+	return ExitOK
 }
 
 // imagesOf lists the images the services use, each once, in first-use order.

@@ -79,26 +79,29 @@ func TestUsageMistakesSayWhatToDo(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
 		want string // in stderr
+		env  map[string]string
 	}{
+		{[]string{"deploy", "--sandbox", "-f", inforumYAML}, `SOURCE_DATE_EPOCH="abc" is not a number`, map[string]string{"SOURCE_DATE_EPOCH": "abc"}},
+		{[]string{"plan", "--sandbox", "-f", inforumYAML}, `SOURCE_DATE_EPOCH="abc" is not a number`, map[string]string{"SOURCE_DATE_EPOCH": "abc"}},
 		// Nothing before the usage check: no lint, no build, no sandbox.
-		{[]string{"deploy", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox (add --sandbox"},
-		{[]string{"plan", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox"},
-		{[]string{"push", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox"},
-		{[]string{"deploy", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "--sandbox-world: reading world file: open " + missing},
-		{[]string{"status", "--sandbox", "--sandbox-world", badWorld, "-f", inforumYAML}, badWorld + ":2:"},
-		{[]string{"rollback", "backend", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "reading world file"},
+		{[]string{"deploy", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox (add --sandbox", nil},
+		{[]string{"plan", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox", nil},
+		{[]string{"push", "--sandbox-world", badWorld, "-f", inforumYAML}, "--sandbox-world needs --sandbox", nil},
+		{[]string{"deploy", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "--sandbox-world: reading world file: open " + missing, nil},
+		{[]string{"status", "--sandbox", "--sandbox-world", badWorld, "-f", inforumYAML}, badWorld + ":2:", nil},
+		{[]string{"rollback", "backend", "--sandbox", "--sandbox-world", missing, "-f", inforumYAML}, "reading world file", nil},
 		// A task definition the sandbox cannot read is the user's input to fix.
-		{[]string{"status", "--sandbox", "-f", brokenTD}, "td.json:1:"},
-		{[]string{"deploy", "--timeout", "5", "-f", inforumYAML}, `invalid value "5" for flag -timeout: want a duration with a unit, such as 90s, 20m or 1h30m`},
-		{[]string{"rollback", "backend", "--grace", "-1s", "-f", inforumYAML}, "want a positive duration"},
-		{[]string{"lint", "-f", missing}, "no such file or directory (check the path given to -f)"},
-		{[]string{"deploy"}, "open pier.yaml: no such file or directory (run pier in the directory that holds pier.yaml, or name the file with -f FILE)"},
-		{[]string{"deploy", "--sandbox", "--plan", missing, "-f", inforumYAML}, "--plan cannot be used with --sandbox: each --sandbox run starts a fresh simulated account"},
-		{[]string{"version", "extra"}, `unexpected argument "extra"`},
-		{[]string{"status", "--events", "-1", "--sandbox", "-f", inforumYAML}, "--events and --stopped take a count of 0 or more"},
-		{[]string{"status", "backnd", "-f", inforumYAML}, `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`},
+		{[]string{"status", "--sandbox", "-f", brokenTD}, "td.json:1:", nil},
+		{[]string{"deploy", "--timeout", "5", "-f", inforumYAML}, `invalid value "5" for flag -timeout: want a duration with a unit, such as 90s, 20m or 1h30m`, nil},
+		{[]string{"rollback", "backend", "--grace", "-1s", "-f", inforumYAML}, "want a positive duration", nil},
+		{[]string{"lint", "-f", missing}, "no such file or directory (check the path given to -f)", nil},
+		{[]string{"deploy"}, "open pier.yaml: no such file or directory (run pier in the directory that holds pier.yaml, or name the file with -f FILE)", nil},
+		{[]string{"deploy", "--sandbox", "--plan", missing, "-f", inforumYAML}, "--plan cannot be used with --sandbox: each --sandbox run starts a fresh simulated account", nil},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`, nil},
+		{[]string{"status", "--events", "-1", "--sandbox", "-f", inforumYAML}, "--events and --stopped take a count of 0 or more", nil},
+		{[]string{"status", "backnd", "-f", inforumYAML}, `has no service "backnd" (did you mean "backend"?); its services are frontend, backend, nexus`, nil},
 	} {
-		code, out, errs := runPier(t, nil, tc.args...)
+		code, out, errs := runPier(t, tc.env, tc.args...)
 		if code != ExitUsage || !strings.Contains(errs, tc.want) {
 			t.Errorf("pier %s: exit %d, stderr:\n%s\nwant exit 2 and %q", strings.Join(tc.args, " "), code, errs, tc.want)
 		}

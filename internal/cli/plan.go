@@ -44,6 +44,9 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 	if code != ExitOK {
 		return code
 	}
+	if code := checkBuildEnv(env, "plan"); code != ExitOK {
+		return code
+	}
 	if code := preflightLint(env, "plan", f); code != ExitOK {
 		return code
 	}
