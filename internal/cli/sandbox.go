@@ -45,6 +45,14 @@ otherwise.`,
 					fmt.Fprintf(env.Stderr, "pier sandbox: unexpected argument %q\n", args[0])
 					return ExitUsage
 				}
+				if *speed < 0 {
+					fmt.Fprintf(env.Stderr, "pier sandbox: --speed must be positive (virtual seconds per real second, e.g. 60), not %g\n", *speed)
+					return ExitUsage
+				}
+				if _, _, err := net.SplitHostPort(*addr); err != nil {
+					fmt.Fprintf(env.Stderr, "pier sandbox: --addr takes host:port, e.g. 127.0.0.1:4566 (port 0 picks a free one), not %q\n", *addr)
+					return ExitUsage
+				}
 				return runSandbox(ctx, env, *worldFile, *addr, *speed)
 			}
 		},
@@ -57,7 +65,7 @@ func runSandbox(ctx context.Context, env *Env, worldFile, addr string, speed flo
 	if worldFile != "" {
 		var err error
 		if wf, err = sim.LoadWorldFile(worldFile); err != nil {
-			fmt.Fprintf(env.Stderr, "pier sandbox: %v\n", err)
+			printInputError(env, "sandbox", err)
 			return ExitUsage
 		}
 		opts = append(opts, sim.WithWorldFile(wf))
@@ -84,17 +92,20 @@ func runSandbox(ctx context.Context, env *Env, worldFile, addr string, speed flo
 		speed = 10
 	}
 
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
-			fmt.Fprintf(env.Stderr, "pier sandbox: warning: listening on %s, beyond loopback: the simulator has no authentication, anyone who reaches this address can use it\n", addr)
-		}
-	}
 	srv, err := w.Listen(ctx, addr)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier sandbox: %v\n", err)
 		return ExitFailed
 	}
 	defer srv.Close()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		if ip := net.ParseIP(host); (ip == nil && host != "localhost") || (ip != nil && !ip.IsLoopback()) {
+			// The port, when --addr asked for any (:0), is the one chosen.
+			_, port, _ := net.SplitHostPort(srv.RegistryHost())
+			fmt.Fprintf(env.Stderr, "pier sandbox: warning: listening on %s, beyond loopback: the simulator has no authentication, anyone who reaches this address can use it\n",
+				net.JoinHostPort(host, port))
+		}
+	}
 	srv.Drive(ctx, speed)
 
 	if env.Output == "json" {

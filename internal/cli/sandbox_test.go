@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +109,27 @@ func TestSandboxWarnsBeyondLoopback(t *testing.T) {
 	stop()
 	if !strings.Contains(stderr.String(), "beyond loopback") {
 		t.Errorf("no warning for 0.0.0.0: %s", stderr.String())
+	}
+	// The warning names the port chosen, not the :0 asked for.
+	if strings.Contains(stderr.String(), "listening on 0.0.0.0:0,") || !regexp.MustCompile(`listening on 0\.0\.0\.0:[1-9][0-9]*,`).MatchString(stderr.String()) {
+		t.Errorf("the warning should name the port listened on: %s", stderr.String())
+	}
+}
+
+func TestSandboxRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--speed", "-1"}, "--speed must be positive"},
+		{[]string{"--addr", "nonsense"}, `--addr takes host:port, e.g. 127.0.0.1:4566 (port 0 picks a free one), not "nonsense"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"sandbox", "-f", "../../testdata/inforum/pier.yaml"}, tc.args...)
+		code := Run(context.Background(), args, &stdout, &stderr, func(string) string { return "" })
+		if code != ExitUsage || !strings.Contains(stderr.String(), tc.want) || stdout.Len() != 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and %q", tc.args, code, stdout.String(), stderr.String(), tc.want)
+		}
 	}
 }
 
