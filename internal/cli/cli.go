@@ -82,7 +82,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			printHelp(stdout)
 			return ExitOK
 		}
-		fmt.Fprintf(stderr, "pier: %v\nRun 'pier help' for usage.\n", err)
+		fmt.Fprintf(stderr, "pier: %s\nRun 'pier help' for usage.\n", flagError(gfs, err))
 		return ExitUsage
 	}
 	rest := gfs.Args()
@@ -118,7 +118,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			printCommandHelp(stdout, c, env)
 			return ExitOK
 		}
-		fmt.Fprintf(stderr, "pier %s: %v\nRun 'pier %s --help' for usage.\n", c.name, err, c.name)
+		fmt.Fprintf(stderr, "pier %s: %s\nRun 'pier %s --help' for usage.\n", c.name, flagError(fs, err), c.name)
 		return ExitUsage
 	}
 	if env.Output != "text" && env.Output != "json" {
@@ -133,6 +133,45 @@ func bindGlobals(fs *flag.FlagSet, g *Globals) {
 	fs.StringVar(&g.File, "file", g.File, "the pipeline `file`")
 	fs.StringVar(&g.Output, "output", g.Output, "output `format`: text or json")
 	fs.BoolVar(&g.NoColor, "no-color", g.NoColor, "never color the output")
+}
+
+// flagError rewrites the flag package's messages the way pier's usage
+// lines and README write flags (--timeout, -f) and suggests the closest
+// flag for an unknown one: "unknown flag --sandbx (did you mean --sandbox?)".
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		best, bestD := "", 3
+		fs.VisitAll(func(f *flag.Flag) {
+			if d := editDistance(name, f.Name); d < bestD && len(f.Name) > 1 {
+				best, bestD = f.Name, d
+			}
+		})
+		msg = "unknown flag " + dashes(name)
+		if best != "" {
+			msg += fmt.Sprintf(" (did you mean --%s?)", best)
+		}
+		return msg
+	}
+	for _, prefix := range []string{"flag needs an argument: -", "for flag -"} {
+		if i := strings.Index(msg, prefix); i >= 0 {
+			rest := msg[i+len(prefix):]
+			name, tail, _ := strings.Cut(rest, ":")
+			if tail != "" {
+				tail = ":" + tail
+			}
+			return msg[:i] + prefix[:len(prefix)-1] + dashes(name) + tail
+		}
+	}
+	return msg
+}
+
+// dashes writes a flag name as pier's docs do: -f, --file.
+func dashes(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // parseInterspersed lets flags follow positional arguments (`pier render backend -f x.yaml`),
