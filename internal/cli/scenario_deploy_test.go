@@ -53,7 +53,7 @@ func TestDeployScenariosThroughTheCLI(t *testing.T) {
 			exit: 3, cause: "failed its container health checks", final: "nexus:1"},
 		{name: "new nexus runs but its status URL answers 503", service: "nexus",
 			opts: []sim.Option{sim.WithImageBehavior("nexus@sha256", sim.ImageBehavior{HealthURLFails: true})},
-			exit: 3, cause: "/service/rest/v1/status/writable did not answer 2xx within 10m0s (last: HTTP 503)", final: "nexus:1"},
+			exit: 3, cause: "/service/rest/v1/status/writable did not answer 2xx within 10m (last: HTTP 503)", final: "nexus:1"},
 		{name: "image pull failure", service: "frontend",
 			opts: []sim.Option{sim.WithImageBehavior("front-next@sha256", sim.ImageBehavior{PullFailure: true})},
 			exit: 3, cause: "CannotPullContainerError", final: "ecs-front-task:1"},

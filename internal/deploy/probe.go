@@ -31,11 +31,11 @@ func ProbeHealth(ctx context.Context, client *http.Client, p *plan.Plan, specs [
 		switch {
 		case err != nil:
 			s.Findings = append(s.Findings, plan.Finding{Severity: plan.Warning, Check: "health-check",
-				Message: fmt.Sprintf("%s does not answer from here before the change (%v); the check after the rollout runs from here too, so it would fail after %s and pier would reverse the deploy", h.URL, err, timeout),
+				Message: fmt.Sprintf("%s does not answer from here before the change (%v); the check after the rollout runs from here too, so it would fail after %s and pier would reverse the deploy", h.URL, err, plan.Duration(timeout)),
 				Fix:     fmt.Sprintf("run pier where the URL is reachable (a runner inside the VPC), or remove healthCheck: from services.%s", s.Name)})
 		case code/100 != 2:
 			s.Findings = append(s.Findings, plan.Finding{Severity: plan.Info, Check: "health-check",
-				Message: fmt.Sprintf("%s answers HTTP %d before the change; the new revision must make it answer 2xx within %s", h.URL, code, timeout)})
+				Message: fmt.Sprintf("%s answers HTTP %d before the change; the new revision must make it answer 2xx within %s", h.URL, code, plan.Duration(timeout))})
 		}
 	}
 }

@@ -74,7 +74,7 @@ func TestRecreateHealthURLFailsAndOldNexusIsRestored(t *testing.T) {
 	l := &log{}
 	_, run, _ := e.deploy(t, context.Background(), l, spec)
 	s := run.Services[0]
-	if run.Result.ExitCode() != 3 || !strings.Contains(s.Cause, url+" did not answer 2xx within 3m0s (last: HTTP 503)") {
+	if run.Result.ExitCode() != 3 || !strings.Contains(s.Cause, url+" did not answer 2xx within 3m (last: HTTP 503)") {
 		t.Fatalf("exit %d (%s: %s), want 3 with the URL in the cause\n%s", run.Result.ExitCode(), s.Outcome, s.Cause, l)
 	}
 	if td, n, _ := e.running(t, "nexus"); td != "nexus:1" || n != 1 || s.Final.String() != "nexus:1" {

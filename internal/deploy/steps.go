@@ -304,7 +304,7 @@ func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 			last = fmt.Sprintf("HTTP %d", code)
 		}
 		if r.d.o.clock.Now().Sub(since) >= timeout {
-			return Cause{HealthURL, fmt.Sprintf("%s did not answer 2xx within %s (last: %s)", h.URL, timeout, last)}
+			return Cause{HealthURL, fmt.Sprintf("%s did not answer 2xx within %s (last: %s)", h.URL, plan.Duration(timeout), last)}
 		}
 		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
 			return Cause{Cancelled, "cancelled during the health check of " + h.URL}

@@ -204,7 +204,7 @@ func steps(s Service, ds DesiredService) []string {
 			fmt.Sprintf("scale %s to 0 and wait until every task is STOPPED", s.Service),
 			fmt.Sprintf("update %s: task definition %s, desired count %s; wait until our deployment is PRIMARY and COMPLETED", s.Service, target, count))
 		if ds.Health != nil {
-			out = append(out, fmt.Sprintf("GET %s until it answers 2xx (within %s)", ds.Health.URL, ds.Health.Timeout))
+			out = append(out, fmt.Sprintf("GET %s until it answers 2xx (within %s)", ds.Health.URL, Duration(ds.Health.Timeout)))
 		}
 		out = append(out, fmt.Sprintf("on failure or cancel: scale to 0, wait until STOPPED, then back to %s with desired count %d", s.Current, s.DesiredCount.Old))
 		return out
@@ -220,8 +220,21 @@ func steps(s Service, ds DesiredService) []string {
 		fmt.Sprintf("update %s: task definition %s, desired count %s", s.Service, target, count),
 		fmt.Sprintf("wait until our deployment is PRIMARY and COMPLETED (minimumHealthyPercent %d, maximumPercent %d, %s)", s.Deployment.MinimumHealthyPercent, s.Deployment.MaximumPercent, cb))
 	if ds.Health != nil {
-		out = append(out, fmt.Sprintf("GET %s until it answers 2xx (within %s)", ds.Health.URL, ds.Health.Timeout))
+		out = append(out, fmt.Sprintf("GET %s until it answers 2xx (within %s)", ds.Health.URL, Duration(ds.Health.Timeout)))
 	}
 	out = append(out, "on failure or cancel: update back to "+s.Current.String()+" and wait until it is steady")
 	return out
+}
+
+// Duration writes d as pier.yaml does: 10m, 1h30m, 90s (Go's String says
+// 10m0s and 1h30m0s, which a reader of a plan has to decode).
+func Duration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 const backendJSON = `{"family":"ecs-backend-task","cpu":"1024","memory":"2048","networkMode":"bridge",
@@ -350,6 +351,26 @@ func TestOtherDeploymentControllerRefused(t *testing.T) {
 		s := p.Services[0]
 		if s.Changed() || len(p.Errors()) != 1 || !strings.Contains(p.Errors()[0].Message, ctl+" deployment controller") {
 			t.Errorf("%s: action %s, errors %+v", ctl, s.Action, p.Errors())
+		}
+	}
+}
+
+func TestDurationAsWrittenInPierYAML(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{10 * time.Minute, "10m"},
+		{90 * time.Second, "1m30s"},
+		{45 * time.Second, "45s"},
+		{time.Hour, "1h"},
+		{90 * time.Minute, "1h30m"},
+		{time.Hour + 5*time.Second, "1h0m5s"},
+		{1500 * time.Millisecond, "1.5s"},
+		{0, "0s"},
+	} {
+		if got := Duration(tc.d); got != tc.want {
+			t.Errorf("Duration(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 	}
 }
