@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/plan"
 )
 
 // Exit codes shared by every command.
@@ -283,7 +285,7 @@ func (d *durationValue) Set(s string) error {
 	return nil
 }
 
-func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) String() string { return plan.Duration(time.Duration(*d)) }
 
 // Get returns the time.Duration, for flag.Getter.
 func (d *durationValue) Get() any { return time.Duration(*d) }

@@ -43,6 +43,9 @@ func TestCommandHelpListsFlagsAsDocumented(t *testing.T) {
 					t.Errorf("flag listed as %q", line)
 				}
 			}
+			if strings.Contains(flags, "m0s)") {
+				t.Errorf("a default duration is written as Go prints it (2m0s), not as pier.yaml does (2m):\n%s", flags)
+			}
 			if n := strings.Count(flags, "-f, --file FILE\n"); n != 1 {
 				t.Errorf("-f/--file listed %d times:\n%s", n, flags)
 			}
