@@ -6,6 +6,7 @@ import (
 	"flag"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,5 +167,21 @@ func TestAggregateAndExitCode(t *testing.T) {
 		if got != tt.want || got.ExitCode() != tt.code {
 			t.Errorf("Aggregate(%v) = %s (exit %d), want %s (exit %d)", tt.outcomes, got, got.ExitCode(), tt.want, tt.code)
 		}
+	}
+}
+
+func TestJSONEmptyRunHasEmptyLists(t *testing.T) {
+	var b bytes.Buffer
+	r := &Run{Command: "deploy", Result: Failed, Cause: "lint errors in pier.yaml"}
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"images": []`, `"services": []`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no %s in\n%s", want, b.String())
+		}
+	}
+	if r.Images != nil || r.Services != nil {
+		t.Error("JSON changed the run it was given")
 	}
 }

@@ -50,8 +50,20 @@ func Elapsed(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
-// JSON writes v as one indented JSON document.
+// JSON writes v as one indented JSON document. A run that stopped before
+// any image or service (lint errors, a stale plan) still has "images": []
+// and "services": [], so `jq '.services[]'` works on every report.
 func JSON(w io.Writer, v any) error {
+	if r, ok := v.(*Run); ok && r != nil && (r.Images == nil || r.Services == nil) {
+		c := *r
+		if c.Images == nil {
+			c.Images = []Image{}
+		}
+		if c.Services == nil {
+			c.Services = []Service{}
+		}
+		v = &c
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
