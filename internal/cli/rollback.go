@@ -59,7 +59,7 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 		target, err := deploy.RollbackTarget(ctx, aws.clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
 		if err != nil {
 			if errors.Is(err, deploy.ErrNoOlderRevision) && aws.server != nil {
-				err = fmt.Errorf("%w (each --sandbox run starts a fresh simulated account whose services run revision 1 only; "+
+				err = fmt.Errorf("%w (each --sandbox run starts a fresh simulated account in which a service has only the revision of its task-definition file; "+
 					"to watch a rollback, deploy with a world whose image crashes: pier deploy --sandbox --sandbox-world testdata/sim/crashing-backend.yaml)", err)
 			}
 			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.clock.Now()
