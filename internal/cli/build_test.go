@@ -107,7 +107,7 @@ func TestBuildPrintsDigests(t *testing.T) {
 		t.Errorf("build frontend --output json: exit %d\n%s", code, stdout)
 	}
 	code, _, stderr = runPier(t, env, "build", "fronted", "-f", path)
-	if code != ExitUsage || !strings.Contains(stderr, `no image "fronted"`) {
+	if code != ExitUsage || !strings.Contains(stderr, `no image "fronted" in `+path+` (did you mean "frontend"?); its images are `) {
 		t.Errorf("unknown image: exit %d, stderr %s", code, stderr)
 	}
 }

@@ -248,8 +248,14 @@ func Select(f *config.File, names []string) ([]*config.Image, error) {
 		for _, img := range f.Images {
 			known = append(known, img.Name)
 		}
-		for n := range want {
-			return nil, fmt.Errorf("no image %q in %s (images: %s)", n, f.Path, strings.Join(known, ", "))
+		for _, n := range names { // the first unknown name as given, not a map's random one
+			if want[n] {
+				hint := ""
+				if s := config.Suggest(n, known); s != "" {
+					hint = fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				return nil, fmt.Errorf("no image %q in %s%s; its images are %s", n, f.Path, hint, strings.Join(known, ", "))
+			}
 		}
 	}
 	return out, nil
