@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/smithy-go/logging"
 )
 
 // ECS is what pier asks of Amazon ECS.
@@ -95,6 +96,17 @@ func (noRateLimit) GetToken(context.Context, uint) (func() error, error) {
 }
 func (noRateLimit) AddTokens(uint) error { return nil }
 
+// loadOptions are Load's settings. The SDK's own log lines are dropped:
+// without credentials it prints "WARN falling back to IMDSv1 ... 403"
+// before pier's error, which says the same and what to do (see Explain).
+func loadOptions(region string) []func(*config.LoadOptions) error {
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(Retryer(20 * time.Second)), config.WithLogger(logging.Nop{})}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	return opts
+}
+
 // Load returns the production aws.Config: the default credential chain and
 // shared config, region from pier.yaml when set (else AWS_REGION /
 // AWS_DEFAULT_REGION / the profile), and the service endpoints from
@@ -102,11 +114,7 @@ func (noRateLimit) AddTokens(uint) error { return nil }
 // AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2 (or AWS_ENDPOINT_URL), which
 // the SDK honours on its own — that is how `pier sandbox` is reached.
 func Load(ctx context.Context, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(Retryer(20 * time.Second))}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	cfg, err := config.LoadDefaultConfig(ctx, loadOptions(region)...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
 	}
