@@ -216,7 +216,8 @@ func printHelp(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'pier <command> --help' for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 the work failed, 2 usage or input error, 3 deploy failed and rolled back, 4 deploy failed and not restored.")
+	fmt.Fprintln(w, "Exit codes: 0 ok, 1 the work failed, 2 usage or input error (plan --detailed-exitcode: changes),")
+	fmt.Fprintln(w, "3 deploy or rollback failed and the services were put back, 4 failed and not restored.")
 }
 
 func printCommandHelp(w io.Writer, c *command, env *Env) {

@@ -25,7 +25,7 @@ together, without touching AWS. Findings print as
 With --nginx, also runs the installed nginx's own check (nginx -t) on each nginx image's
 config with the image's files: in place; its complaints are errors of rule nginx-test.
 
-Exit status: 0 when there are no errors (warnings only), 1 when any error is found
+Exit codes: 0 when there are no errors (warnings only), 1 when any error is found
 (or any warning with --strict), 2 when a file cannot be read or parsed.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			strict := fs.Bool("strict", false, "fail on warnings too")

@@ -59,7 +59,7 @@ func TestCommandHelpListsFlagsAsDocumented(t *testing.T) {
 func TestHelpOfHelp(t *testing.T) {
 	for _, args := range [][]string{{"help", "--help"}, {"help", "-h"}, {"help", "help"}, {"--help"}} {
 		code, out, errs := runPier(t, nil, args...)
-		if code != ExitOK || errs != "" || !strings.Contains(out, "\nCommands:\n") {
+		if code != ExitOK || errs != "" || !strings.Contains(out, "\nCommands:\n") || !strings.Contains(out, "3 deploy or rollback failed") {
 			t.Errorf("pier %s: exit %d, stderr %q, stdout %q", strings.Join(args, " "), code, errs, out)
 		}
 	}
