@@ -130,6 +130,10 @@ type Target struct {
 	// its desired count). A service that was short of tasks already counts
 	// as restored when a rollback brings it back to as many.
 	RunningBefore *int32
+	// FinishOnCancel marks a run that is itself the way back (pier rollback):
+	// on cancel it goes on within the grace period instead of reversing,
+	// since reversing would return the service to the revision being left.
+	FinishOnCancel bool
 }
 
 // least is how many tasks of the previous revision a rollback must see

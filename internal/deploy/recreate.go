@@ -38,14 +38,14 @@ func (r *run) recreate(ctx context.Context) {
 			p.Service, p.Current, state, p.Name)})
 		return
 	}
-	if cancelled, _ := r.d.cancelled(); cancelled {
+	if cancelled, _ := r.d.cancelled(); cancelled && !r.t.FinishOnCancel {
 		r.endPhase("cancelled")
 		r.recreateBack(ctx, Cause{Cancelled, "cancelled after scaling to 0, before the new revision started"}, false)
 		return
 	}
 
 	r.startPhase("rollout")
-	if cancelled, _ := r.d.cancelled(); cancelled {
+	if cancelled, _ := r.d.cancelled(); cancelled && !r.t.FinishOnCancel {
 		r.endPhase("cancelled")
 		r.recreateBack(ctx, Cause{Cancelled, "cancelled after scaling to 0, before the new revision started"}, false)
 		return
@@ -63,7 +63,7 @@ func (r *run) recreate(ctx context.Context) {
 	// stopping new one; pier reverses itself instead, so it is not awaited.
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
 	v, _, ok := r.settle(ctx, ro)
-	if ok {
+	if ok || r.keptOnCancel(v) {
 		return
 	}
 	r.recreateBack(ctx, v.cause, true)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
@@ -101,5 +103,86 @@ func TestRedeployAfterRollbackReusesTheRevision(t *testing.T) {
 	}
 	if td, _, _ := e.running(t, "backend"); td != "ecs-backend-task:2" {
 		t.Errorf("backend runs %s", td)
+	}
+}
+
+// A cancel (SIGTERM) during `pier rollback` finishes the rollback within the
+// grace period: reversing it would put the service back on the revision the
+// user is leaving.
+func TestRollbackFinishesOnCancel(t *testing.T) {
+	for _, tt := range []struct {
+		name, phase string
+		spec        func(testing.TB, string) deploy.Spec
+		ref         deploy.Ref
+		version     string
+		want        string
+	}{
+		{"rolling, during the rollout", "rollout", backendSpec, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}, "v2", "ecs-backend-task:1"},
+		{"recreate, during the scale-down", "scale-down", nexusSpec, deploy.Ref{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate"}, "3.72.0", "nexus:1"},
+		{"recreate, during the rollout", "rollout", nexusSpec, deploy.Ref{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate"}, "3.72.0", "nexus:1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, sim.WithExclusiveMounts())
+			e.inforum(t, 100, 4096, 4096)
+			if _, run, _ := e.deploy(t, context.Background(), nil, tt.spec(t, tt.version)); run.Result != report.Success {
+				t.Fatalf("deploy: %s %+v", run.Result, run.Services)
+			}
+			target, err := deploy.RollbackTarget(e.ctx, e.ecs, tt.ref, 20*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			l := &log{on: func(p report.Progress) {
+				if p.Kind == report.PhaseStart && p.Message == tt.phase {
+					cancel()
+				}
+			}}
+			d := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l), deploy.WithGrace(30*time.Minute))
+			got := d.Apply(ctx, []deploy.Target{target})
+			if ctx.Err() == nil {
+				t.Fatalf("phase %q never started, so nothing was cancelled\n%s", tt.phase, l)
+			}
+			if got[0].Outcome != report.Success || got[0].Final.String() != tt.want {
+				t.Fatalf("rollback after cancel: %s to %s (%s), want success to %s\n%s", got[0].Outcome, got[0].Final, got[0].Cause, tt.want, l)
+			}
+			if td, _, _ := e.running(t, tt.ref.Service); td != tt.want {
+				t.Errorf("service runs %s, want %s", td, tt.want)
+			}
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d tasks held the Nexus data directory at once", h)
+			}
+		})
+	}
+}
+
+// When the grace period ends before the rollback settles, pier says that
+// ECS goes on with it (exit 4) and does not turn the service around.
+func TestRollbackGraceEndsWithoutReversing(t *testing.T) {
+	e := newEnv(t, sim.WithImageBehavior("v1", sim.ImageBehavior{SlowStart: 5 * time.Minute}))
+	e.inforum(t, 100, 4096, 4096)
+	if _, run, _ := e.deploy(t, context.Background(), nil, backendSpec(t, "v2")); run.Result != report.Success {
+		t.Fatalf("deploy: %s %+v", run.Result, run.Services)
+	}
+	ref := deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}
+	target, err := deploy.RollbackTarget(e.ctx, e.ecs, ref, 20*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := &log{on: func(p report.Progress) {
+		if p.Kind == report.PhaseStart && p.Message == "rollout" {
+			cancel()
+		}
+	}}
+	d := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l), deploy.WithGrace(30*time.Second))
+	got := d.Apply(ctx, []deploy.Target{target})
+	if got[0].Outcome != report.NotRestored || !strings.Contains(got[0].Cause, "does not reverse a rollback") {
+		t.Fatalf("outcome %s (%s), want not-restored saying the rollback goes on\n%s", got[0].Outcome, got[0].Cause, l)
+	}
+	_, _, svc := e.running(t, "backend")
+	if td := aws.ToString(svc.TaskDefinition); !strings.HasSuffix(td, "ecs-backend-task:1") {
+		t.Errorf("service was turned to %s; the rollback target ecs-backend-task:1 must stay", td)
 	}
 }

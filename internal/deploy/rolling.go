@@ -45,7 +45,7 @@ func (r *run) rolling(ctx context.Context) {
 			(ro.mayStopOld && r.settling(ctx, svc))
 	}
 	v, last, ok := r.settle(ctx, ro)
-	if ok {
+	if ok || r.keptOnCancel(v) {
 		return
 	}
 	switch v.cause.Kind {
@@ -66,7 +66,7 @@ func (r *run) rolling(ctx context.Context) {
 // it applies keepRevisions and reports it; on failure it closes the phase,
 // says why, and returns the verdict for the strategy to reverse.
 func (r *run) settle(ctx context.Context, ro *rollout) (verdict, *types.Service, bool) {
-	v, last := r.wait(ctx, ro, r.timeout(), true)
+	v, last := r.wait(ctx, ro, r.timeout(), !r.t.FinishOnCancel)
 	if v.state == completed {
 		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
 			v = verdict{state: failed, cause: c}
@@ -81,6 +81,18 @@ func (r *run) settle(ctx context.Context, ro *rollout) (verdict, *types.Service,
 	r.endPhase("failed")
 	r.d.emit(r.name(), report.Error, "failed: "+v.cause.Message)
 	return v, last, false
+}
+
+// keptOnCancel ends a run that must not reverse itself (FinishOnCancel)
+// when its grace period after a cancel ran out, and says where ECS goes on.
+func (r *run) keptOnCancel(v verdict) bool {
+	if !r.t.FinishOnCancel || v.cause.Kind != Cancelled {
+		return false
+	}
+	p := r.t.Plan
+	r.finish(report.NotRestored, Cause{Cancelled, fmt.Sprintf("%s; pier does not reverse a rollback: ECS goes on moving %s to %s; follow it with `pier status %s`",
+		v.cause.Message, p.Service, p.Target, p.Name)})
+	return true
 }
 
 // rollBack returns the service to the revision it ran before: it waits for

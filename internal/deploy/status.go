@@ -194,5 +194,5 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 		p.Strategy = "rolling"
 	}
 	running := svc.RunningCount
-	return Target{Plan: p, Timeout: timeout, RunningBefore: &running}, nil
+	return Target{Plan: p, Timeout: timeout, RunningBefore: &running, FinishOnCancel: true}, nil
 }
