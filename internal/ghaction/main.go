@@ -231,7 +231,7 @@ func lintResult(code int, stdout []byte, dir, workspace string, log io.Writer, w
 		var b strings.Builder
 		b.WriteString("| Where | Severity | Rule | Message |\n|---|---|---|---|\n")
 		for _, f := range doc.Findings {
-			fmt.Fprintf(&b, "| `%s:%d:%d` | %s | %s | %s |\n", cell(repoPath(f.File, dir, workspace)), f.Line, f.Col, cell(f.Severity), cell(f.Rule), cell(f.Message))
+			fmt.Fprintf(&b, "| `%s:%d:%d` | %s | %s | %s |\n", cell(repoPath(f.File, dir, workspace)), f.Line, f.Col, text(f.Severity), text(f.Rule), text(f.Message))
 		}
 		s.Notes = append(s.Notes, strings.TrimSuffix(b.String(), "\n"))
 	}

@@ -92,7 +92,7 @@ func FromRun(r *report.Run, sandbox bool) (Outputs, Summary) {
 	}
 	// A cause of the whole run (a build error, a refused plan) that no service carries.
 	if r.Cause != "" && !causeCovered(r.Cause, failedCauses) {
-		s.Notes = append(s.Notes, "**Cause:** "+cell(r.Cause))
+		s.Notes = append(s.Notes, "**Cause:** "+text(r.Cause))
 	}
 	return o, s
 }
@@ -189,7 +189,7 @@ func FromPlan(p *plan.Plan, raw []byte, sandbox bool) (Outputs, Summary, error) 
 	s := Summary{Command: "plan", Result: o.Result, Sandbox: sandbox, Plan: md.String()}
 	if errs := p.Errors(); len(errs) > 0 {
 		for _, f := range errs {
-			s.Notes = append(s.Notes, "- ❌ "+cell(f.Message))
+			s.Notes = append(s.Notes, "- ❌ "+text(f.Message))
 		}
 	}
 	return o, s, nil

@@ -103,14 +103,14 @@ func (s *Summary) Markdown() string {
 			if im.Present && im.Blobs == 0 {
 				blobs = "0 (already in the registry)"
 			}
-			fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", cell(im.Name), cell(im.Reference), blobs, humanBytes(im.Bytes))
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", text(im.Name), cell(im.Reference), blobs, humanBytes(im.Bytes))
 		}
 		b.WriteString("\n")
 	}
 	if len(s.Services) > 0 {
 		b.WriteString("### Services\n\n| Service | Task definition | Strategy | Outcome | Duration |\n|---|---|---|---|--:|\n")
 		for _, sv := range s.Services {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(sv.Name), revisionChange(sv.From, sv.To), cell(sv.Strategy), cell(sv.Outcome), duration(sv.Duration))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", text(sv.Name), revisionChange(sv.From, sv.To), text(sv.Strategy), text(sv.Outcome), duration(sv.Duration))
 		}
 		b.WriteString("\n")
 	}
@@ -130,14 +130,14 @@ func (s *Summary) Markdown() string {
 }
 
 func writeFailure(b *strings.Builder, f Failure) {
-	fmt.Fprintf(b, "### %s: %s\n\n", cell(f.Service), cell(f.Outcome))
+	fmt.Fprintf(b, "### %s: %s\n\n", text(f.Service), text(f.Outcome))
 	if f.Cause != "" {
-		fmt.Fprintf(b, "**Cause:** %s\n\n", cell(f.Cause))
+		fmt.Fprintf(b, "**Cause:** %s\n\n", text(f.Cause))
 	}
 	if len(f.Events) > 0 {
 		b.WriteString("Last service events:\n\n| Time (UTC) | Event |\n|---|---|\n")
 		for _, e := range f.Events {
-			fmt.Fprintf(b, "| %s | %s |\n", e.At.UTC().Format("15:04:05"), cell(e.Message))
+			fmt.Fprintf(b, "| %s | %s |\n", e.At.UTC().Format("15:04:05"), text(e.Message))
 		}
 		b.WriteString("\n")
 	}
@@ -151,7 +151,7 @@ func writeFailure(b *strings.Builder, f Failure) {
 					code += " (killed: out of memory?)"
 				}
 			}
-			fmt.Fprintf(b, "| %s | %s | %s |\n", cell(t.ID), cell(t.Reason), code)
+			fmt.Fprintf(b, "| %s | %s | %s |\n", text(t.ID), text(t.Reason), code)
 		}
 		b.WriteString("\n")
 	}
@@ -163,23 +163,38 @@ func revisionChange(from, to string) string {
 	case from == "" && to == "":
 		return ""
 	case from == "" || from == to:
-		return cell(to)
+		return text(to)
 	case to == "":
-		return cell(from)
+		return text(from)
 	}
 	ff, _, okF := strings.Cut(from, ":")
 	tf, tr, okT := strings.Cut(to, ":")
 	if okF && okT && ff == tf {
-		return cell(from) + " → " + cell(tr)
+		return text(from) + " → " + text(tr)
 	}
-	return cell(from) + " → " + cell(to)
+	return text(from) + " → " + text(to)
 }
 
-// cell makes s safe inside a Markdown table cell: one line, no column breaks.
+// cell makes s safe inside a Markdown table cell: one line, no column breaks. It is
+// for code spans (`…`), where backslash escapes other than \| are shown as typed.
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	s = strings.ReplaceAll(s, "\n", " ")
 	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+// markdownActive are the characters that would turn text from AWS or a user into
+// formatting on GitHub: emphasis (* _), strikethrough (~, as in a redacted "~~role"),
+// code spans, links, and HTML (<nil> in an error would vanish as an unknown tag).
+var markdownActive = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "~", `\~`,
+	"[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "&", `\&`,
+)
+
+// text makes s safe as prose, in a table cell or a paragraph: what AWS or the user
+// wrote shows as written instead of being read as Markdown.
+func text(s string) string {
+	return cell(markdownActive.Replace(s))
 }
 
 func duration(d time.Duration) string {

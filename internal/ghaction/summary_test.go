@@ -115,3 +115,36 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryEscapesText: what AWS or a pier.yaml wrote shows as written on GitHub, not
+// as formatting: a redacted "~~role" is not struck through, "<nil>" is not dropped as
+// an unknown HTML tag, and a "|" does not split a table row.
+func TestSummaryEscapesText(t *testing.T) {
+	s := Summary{
+		Command:  "deploy",
+		Result:   Failed,
+		Services: []ServiceRow{{Name: "api_v2", From: "~~api:3", To: "~~api:4", Strategy: "rolling", Outcome: "failed"}},
+		Failures: []Failure{{
+			Service: "api_v2", Outcome: "failed",
+			Cause:        "task *abc*: pulling [image](x) failed: <nil> & 2 | 3",
+			Events:       []Event{{At: t0, Message: "(service api_v2) role ~~/ecsTaskExecutionRole, ~~ecsTaskExecutionRole"}},
+			StoppedTasks: []StoppedTask{{ID: "abc", Reason: "CannotPullContainerError: `ref` <nil>"}},
+		}},
+	}
+	md := s.Markdown()
+	for _, want := range []string{
+		"| api\\_v2 | \\~\\~api:3 → 4 | rolling | failed |",
+		"**Cause:** task \\*abc\\*: pulling \\[image\\](x) failed: \\<nil\\> \\& 2 \\| 3\n",
+		"| (service api\\_v2) role \\~\\~/ecsTaskExecutionRole, \\~\\~ecsTaskExecutionRole |",
+		"| abc | CannotPullContainerError: \\`ref\\` \\<nil\\> |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	for _, raw := range []string{"~~", "<nil>", "*abc*", "[image]"} {
+		if strings.Contains(md, raw) {
+			t.Errorf("summary has unescaped %q:\n%s", raw, md)
+		}
+	}
+}
