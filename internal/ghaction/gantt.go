@@ -18,7 +18,9 @@ func Gantt(title string, spans []Span) string {
 			continue
 		}
 		if n == 0 {
-			fmt.Fprintf(&b, "```mermaid\ngantt\n    title %s\n    dateFormat x\n    axisFormat %%H:%%M:%%S\n", mermaidText(title))
+			// No today marker: the chart is read after the run (and a sandbox run's
+			// virtual clock is not today), so a "now" line only lands off the bars.
+			fmt.Fprintf(&b, "```mermaid\ngantt\n    title %s\n    dateFormat x\n    axisFormat %%H:%%M:%%S\n    todayMarker off\n", mermaidText(title))
 		}
 		n++
 		if s.Section != section {

@@ -91,7 +91,7 @@ func (s *Summary) Markdown() string {
 	}
 	fmt.Fprintf(&b, "## pier %s: %s\n\n", s.Command, badge)
 	if s.Sandbox {
-		b.WriteString("> Ran against pier's embedded AWS simulator (`sandbox: true`): nothing in AWS changed.\n\n")
+		b.WriteString("> Ran against pier's embedded AWS simulator (`sandbox: true`): nothing in AWS changed, and times and durations are the simulator's virtual time.\n\n")
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(&b, "%s\n\n", n)

@@ -99,7 +99,7 @@ func TestGantt(t *testing.T) {
 		{Section: "a:b", Name: "x: y # z ; w", Start: at(0), End: at(2)},
 		{Section: "a:b", Name: "", Start: at(1), End: at(0.5), Failed: true},
 	})
-	want := "```mermaid\ngantt\n    title pier deploy 1\n    dateFormat x\n    axisFormat %H:%M:%S\n" +
+	want := "```mermaid\ngantt\n    title pier deploy 1\n    dateFormat x\n    axisFormat %H:%M:%S\n    todayMarker off\n" +
 		"    section a b\n" +
 		"    x y z w :done, t1, 1795309323000, 1795309325000\n" +
 		"    step :crit, t2, 1795309324000, 1795309324001\n```\n"
