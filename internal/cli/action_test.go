@@ -342,6 +342,16 @@ func TestActionPlanSandbox(t *testing.T) {
 	if strings.Contains(r.outputs["plan"], "\n") {
 		t.Error("the plan output spans lines; it should be compact JSON")
 	}
+	// The lint findings plan prints become annotations on their lines, as with
+	// command: lint (the runner reads workflow commands from both streams).
+	for _, want := range []string{
+		"::warning file=testdata/inforum/frontend/nginx.conf,line=26,col=40,title=pier::",
+		"::warning file=testdata/inforum/backend-task.json,line=9,col=1,title=pier::",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("no annotation %q:\n%s", want, r)
+		}
+	}
 	actionGolden(t, "action-plan-summary.md", r.summary)
 }
 
@@ -558,5 +568,25 @@ func TestActionCancelled(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "cancelled") {
 		t.Errorf("the log does not say the run was cancelled:\n%s", r.stderr)
+	}
+}
+
+// TestActionConfigErrorAnnotated: a syntax error in pier.yaml fails the step with an
+// error annotation on the file's line (relative to the workspace, though pier ran in
+// working-directory) and quotes pier's message in the summary.
+func TestActionConfigErrorAnnotated(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"working-directory": "internal/cli/testdata",
+		"config":            "action-bad-syntax.yaml",
+		"sandbox":           "true",
+	}, nil)
+	if r.code != ExitUsage || r.outputs["result"] != "failed" {
+		t.Fatalf("exit %d result %q, want %d and failed:\n%s", r.code, r.outputs["result"], ExitUsage, r)
+	}
+	if !regexp.MustCompile(`(?m)^::error file=internal/cli/testdata/action-bad-syntax\.yaml,line=4,col=\d+,title=pier::action-bad-syntax\.yaml:4:\d+: `).MatchString(r.stderr) {
+		t.Errorf("no error annotation on action-bad-syntax.yaml line 4:\n%s", r)
+	}
+	if !strings.Contains(r.summary, "action-bad-syntax.yaml:4:") {
+		t.Errorf("summary does not quote the error:\n%s", r.summary)
 	}
 }

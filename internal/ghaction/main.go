@@ -78,7 +78,11 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 
 	last := &tail{n: lastLines}
 	progress := GroupPhases(env.Stderr)
-	code := run(ctx, args, cmdOut, io.MultiWriter(progress, last), getenv)
+	// Lint findings that deploy and plan print, and errors at a place in pier.yaml,
+	// become annotations on their lines (command: lint annotates from its JSON).
+	positions := AnnotatePositions(progress, dir, workspace)
+	code := run(ctx, args, cmdOut, io.MultiWriter(positions, last), getenv)
+	_ = positions.Close()
 	_ = progress.Close()
 
 	out, sum := interpret(in, code, stdout.Bytes(), dir, workspace, env.Stdout, w)
