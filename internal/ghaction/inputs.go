@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/pier-deploy/pier/internal/plan"
 )
 
 // InputNames are the inputs action.yml declares, in its order. ReadInputs reads each of
@@ -133,7 +135,7 @@ func (in Inputs) CommandLine() []string {
 		args = append(args, "--sandbox")
 	}
 	if in.Timeout > 0 && (in.Command == "deploy" || in.Command == "rollback") {
-		args = append(args, "--timeout", in.Timeout.String())
+		args = append(args, "--timeout", plan.Duration(in.Timeout)) // 30m, as the user wrote it, not 30m0s
 	}
 	args = append(args, in.ExtraArgs...)
 	// lint checks the whole file together; it takes no names.

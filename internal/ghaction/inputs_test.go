@@ -41,7 +41,7 @@ func TestReadInputs(t *testing.T) {
 				Sandbox: true, Timeout: 25 * time.Minute, WorkingDirectory: "infra",
 				ExtraArgs: []string{"--no-color", "--message", "two words"},
 			},
-			args: []string{"-f", "deploy/pier.yaml", "--output", "json", "deploy", "--sandbox", "--timeout", "25m0s",
+			args: []string{"-f", "deploy/pier.yaml", "--output", "json", "deploy", "--sandbox", "--timeout", "25m",
 				"--no-color", "--message", "two words", "--", "frontend", "backend", "nexus"},
 		},
 		{
@@ -66,7 +66,7 @@ func TestReadInputs(t *testing.T) {
 			name: "rollback with timeout",
 			env:  map[string]string{"INPUT_COMMAND": "rollback", "INPUT_TIMEOUT": "1h30m", "INPUT_SERVICES": "nexus"},
 			want: Inputs{Command: "rollback", Config: "pier.yaml", Services: []string{"nexus"}, Timeout: 90 * time.Minute, ExtraArgs: []string{}},
-			args: []string{"-f", "pier.yaml", "--output", "json", "rollback", "--timeout", "1h30m0s", "--", "nexus"},
+			args: []string{"-f", "pier.yaml", "--output", "json", "rollback", "--timeout", "1h30m", "--", "nexus"},
 		},
 	}
 	for _, tt := range tests {
