@@ -24,7 +24,8 @@ execution roles its task definitions name. Attach it to the role the workflow as
   aws iam put-role-policy --role-name pier-deploy --policy-name pier --policy-document file://policy.json
 
 What the policy had to assume (an unknown account, a role given by name) is printed on
-stderr. Nothing here talks to AWS.`,
+stderr. The policy is JSON whatever --output says (it is a document for AWS, not a
+report). Nothing here talks to AWS.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			return func(ctx context.Context, args []string) int {
 				if len(args) > 0 {

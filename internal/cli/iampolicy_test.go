@@ -44,3 +44,14 @@ func TestIAMPolicyCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestIAMPolicyHelpSaysJSON: --output is a global flag iam-policy lists but cannot honour
+// (the policy is a document for AWS); its help says so.
+func TestIAMPolicyHelpSaysJSON(t *testing.T) {
+	var stdout, stderr strings.Builder
+	Run(context.Background(), []string{"iam-policy", "--help"}, &stdout, &stderr, func(string) string { return "" })
+	help := stdout.String() + stderr.String()
+	if !strings.Contains(help, "--output") || !strings.Contains(help, "The policy is JSON whatever --output says") {
+		t.Errorf("iam-policy --help does not say --output leaves the policy JSON:\n%s", help)
+	}
+}
