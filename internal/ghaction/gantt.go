@@ -2,6 +2,7 @@ package ghaction
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -37,7 +38,7 @@ func Gantt(title string, spans []Span) string {
 		if s.Failed {
 			tag = "crit"
 		}
-		fmt.Fprintf(&b, "    %s :%s, t%d, %d, %d\n", mermaidText(nonEmpty(s.Name, "step")), tag, n, start, end)
+		fmt.Fprintf(&b, "    %s :%s, t%d, %d, %d\n", mermaidTask(nonEmpty(s.Name, "step")), tag, n, start, end)
 	}
 	if n == 0 {
 		return ""
@@ -47,16 +48,31 @@ func Gantt(title string, spans []Span) string {
 }
 
 // mermaidText removes what would end a gantt task name or title early: the ':' that
-// starts a task's data, '#' and ';' (comments and statement ends) and line breaks.
+// starts a task's data, '#' and ';' (comments and statement ends), '%' (Mermaid's lexer
+// reads "a%b" as a comment and drops the task) and line breaks.
 func mermaidText(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch r {
-		case ':', '#', ';', '\n', '\r':
+		case ':', '#', ';', '%', '\n', '\r':
 			return ' '
 		}
 		return r
 	}, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// mermaidKeyword matches the start of a line that Mermaid's gantt lexer (case
+// insensitive, first rule wins) reads as a statement rather than a task name.
+var mermaidKeyword = regexp.MustCompile(`(?i)^(gantt|dateformat|inclusiveenddates|topaxis|axisformat|tickinterval|includes|excludes|todaymarker|weekday|title|accdescription|acctitle|accdescr|section|click|call|href)\b|^\d{4}-\d\d-\d\d`)
+
+// mermaidTask is mermaidText for a task name, which must not read as a statement: a
+// service called "title" would otherwise become the chart's title.
+func mermaidTask(s string) string {
+	s = mermaidText(s)
+	if mermaidKeyword.MatchString(s) {
+		s = "› " + s
+	}
+	return s
 }
 
 func nonEmpty(s, def string) string {

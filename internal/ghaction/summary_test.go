@@ -148,3 +148,24 @@ func TestSummaryEscapesText(t *testing.T) {
 		}
 	}
 }
+
+// TestGanttTaskNames: names that Mermaid's gantt lexer would not read as a task name
+// (checked against mermaid's gantt.jison) are made safe.
+func TestGanttTaskNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"rollout":       "rollout",
+		"a%b":           "a b",             // "a%b" lexes as a comment: the task vanished
+		"title":         "› title",         // would set the title
+		"Section x":     "› Section x",     // case-insensitive
+		"call me":       "› call me",       // a callback
+		"click x":       "› click x",       // interactivity
+		"2026-01-05 up": "› 2026-01-05 up", // a date token
+		"titles":        "titles",
+		"recall":        "recall",
+	} {
+		g := Gantt("x", []Span{{Section: "s", Name: name, Start: at(0), End: at(1)}})
+		if !strings.Contains(g, "\n    "+want+" :done, t1, ") {
+			t.Errorf("task %q: want line %q in\n%s", name, want, g)
+		}
+	}
+}
