@@ -590,3 +590,24 @@ func TestActionConfigErrorAnnotated(t *testing.T) {
 		t.Errorf("summary does not quote the error:\n%s", r.summary)
 	}
 }
+
+// TestActionPlanDetailedExitcode: with args: --detailed-exitcode, a plan with changes
+// fails the step with exit 2 as the user asked, and result still says the plan
+// succeeded (it is not an input error, which also exits 2).
+func TestActionPlanDetailedExitcode(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"command": "plan",
+		"config":  "testdata/inforum/pier.yaml",
+		"sandbox": "true",
+		"args":    "--detailed-exitcode",
+	}, nil)
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2 (changes):\n%s", r.code, r)
+	}
+	if r.outputs["result"] != "success" || r.outputs["changed"] != "true" || r.outputs["plan"] == "" {
+		t.Errorf("result %q changed %q plan %d bytes, want success, true and the plan", r.outputs["result"], r.outputs["changed"], len(r.outputs["plan"]))
+	}
+	if !strings.Contains(r.summary, "## pier plan: 📝 changes to apply") {
+		t.Errorf("summary does not say the plan has changes:\n%s", r.summary)
+	}
+}

@@ -154,7 +154,10 @@ func interpret(in Inputs, code int, stdout []byte, dir, workspace string, log io
 			w.Errorf("pier action: %v", err)
 			return noReport(1, nil, log)
 		}
-		if code != 0 {
+		// Exit 2 with a clean plan that has changes is `args: --detailed-exitcode`
+		// saying "changes": the step fails as asked, but the plan succeeded.
+		detailedChanges := code == 2 && o.Changed && len(p.Errors()) == 0
+		if code != 0 && !detailedChanges {
 			// A plan with preflight errors: printed, but deploy would refuse it.
 			o.Result, s.Result = Failed, Failed
 		}
