@@ -348,6 +348,9 @@ func TestActionDeployRolledBack(t *testing.T) {
 	if !strings.HasSuffix(tds["backend"], ":task-definition/ecs-backend-task:"+story[1]) || len(tds) != 1 {
 		t.Errorf("task-definitions = %v, want only backend, back on ecs-backend-task:%s", tds, story[1])
 	}
+	if !regexp.MustCompile(`(?m)^::error title=pier%3A backend rolled-back::task \w+: container nginx exited with code 137`).MatchString(r.stdout) {
+		t.Errorf("no error annotation with the cause:\n%s", r)
+	}
 	for _, want := range []string{
 		"## pier deploy: ↩️ rolled back",
 		"**Cause:** task ", "container nginx exited with code 137",

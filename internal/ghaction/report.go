@@ -214,6 +214,9 @@ func ServiceGroups(log io.Writer, w *Writer, r *report.Run) {
 			fmt.Fprintf(log, "stopped task %s: %s\n", t.ID, t.Reason)
 		}
 		w.EndGroup()
+		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotRestored {
+			w.ErrorTitled("pier: "+sv.Name+" "+string(sv.Outcome), nonEmpty(sv.Cause, "no cause recorded; the log group "+sv.Name+" has the events"))
+		}
 	}
 }
 

@@ -166,6 +166,8 @@ func TestServiceGroups(t *testing.T) {
 		"01:02:58 (service backend) (deployment ecs-svc/222) deployment failed: tasks failed to start.\n" +
 		"stopped task a1b2: Essential container in task exited (EssentialContainerExited); springboot exited 137: OutOfMemoryError: Container killed due to memory usage\n" +
 		"::endgroup::\n" +
+		// The failed service's cause, as an error GitHub lists at the top of the run.
+		"::error title=pier%3A backend rolled-back::essential container springboot exited with code 137 (out of memory)\n" +
 		"::group::frontend: no-changes (ecs-front-task:24)\n::endgroup::\n"
 	if log.String() != want {
 		t.Errorf("groups =\n%s\nwant\n%s", log.String(), want)

@@ -106,6 +106,13 @@ func (w *Writer) Errorf(format string, args ...any) {
 	_ = safely("printing an error", func() { w.a.Errorf("%s", msg) })
 }
 
+// ErrorTitled prints an ::error annotation with a title: GitHub lists it at the top of
+// the run's page, so the reader sees why the job failed without opening the log.
+func (w *Writer) ErrorTitled(title, msg string) {
+	a := w.a.WithFieldsMap(map[string]string{"title": title})
+	_ = safely("printing an error", func() { a.Errorf("%s", msg) })
+}
+
 // Finding is a lint finding positioned in a file.
 type Finding struct {
 	File     string `json:"file"`
