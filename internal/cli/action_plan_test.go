@@ -13,7 +13,7 @@ import (
 	"github.com/pier-deploy/pier/internal/plan"
 )
 
-// The action's plan, lint and input-error runs, through the real binary as in
+// The action's plan, lint, input-error and failing runs, through the real binary as in
 // action_test.go.
 
 // TestActionPlanSandbox: command: plan writes the plan as an output and into the summary.
@@ -156,5 +156,23 @@ func TestActionInputErrorBinary(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, `::error::pier action: input "timeout": "20" is not a positive duration`) {
 		t.Errorf("no error annotation:\n%s", r)
+	}
+}
+
+// TestActionFailureAnnotated: a command that stops with an error (here rollback with
+// no older revision in a fresh sandbox) fails the step with pier's own last word as an
+// ::error annotation, which GitHub lists at the top of the run's page.
+func TestActionFailureAnnotated(t *testing.T) {
+	r := runActionBinary(t, map[string]string{
+		"command":  "rollback",
+		"services": "backend",
+		"config":   "testdata/inforum/pier.yaml",
+		"sandbox":  "true",
+	}, nil)
+	if r.code != ExitFailed || r.outputs["result"] != "failed" {
+		t.Fatalf("exit %d result %q, want %d and failed:\n%s", r.code, r.outputs["result"], ExitFailed, r)
+	}
+	if !regexp.MustCompile(`(?m)^::error title=pier rollback failed::pier rollback: rolling back backend: .*no older ACTIVE revision`).MatchString(r.stdout) {
+		t.Errorf("no error annotation with pier's message:\n%s", r)
 	}
 }

@@ -93,6 +93,11 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 		if t := last.String(); t != "" {
 			sum.Notes = append(sum.Notes, "The last lines pier printed:\n\n```\n"+t+"\n```")
 		}
+		// Why the step failed, at the top of the run's page (a failed service says so
+		// itself, and an error at a file position is already annotated on its line).
+		if l := strings.TrimSpace(last.Last()); l != "" && !positionLine.MatchString(l) {
+			w.ErrorTitled("pier "+in.Command+" failed", l)
+		}
 	}
 	sum.Command = in.Command
 	sum.Sandbox = in.Sandbox

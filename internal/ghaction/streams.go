@@ -93,3 +93,10 @@ func (t *tail) String() string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Last returns the last line pier printed, the unfinished one included: where pier
+// states why it stopped.
+func (t *tail) Last() string {
+	s := t.String()
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}

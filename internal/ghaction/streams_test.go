@@ -30,4 +30,14 @@ func TestTail(t *testing.T) {
 	if got, want := tl.String(), "three\nfour\nfive"; got != want {
 		t.Errorf("tail = %q, want %q", got, want)
 	}
+	if got := tl.Last(); got != "five" {
+		t.Errorf("Last = %q, want five", got)
+	}
+	tl.Write([]byte("six, unfinished"))
+	if got := tl.Last(); got != "six, unfinished" {
+		t.Errorf("Last = %q, want the unfinished line", got)
+	}
+	if got := (&tail{n: 3}).Last(); got != "" {
+		t.Errorf("Last of nothing = %q", got)
+	}
 }
