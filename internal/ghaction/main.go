@@ -95,7 +95,8 @@ func Main(ctx context.Context, env Env, run RunFunc) int {
 		}
 		// Why the step failed, at the top of the run's page (a failed service says so
 		// itself, and an error at a file position is already annotated on its line).
-		if l := strings.TrimSpace(last.Last()); l != "" && !positionLine.MatchString(l) {
+		// A plan that printed itself annotated its errors (interpret).
+		if l := strings.TrimSpace(last.Last()); l != "" && sum.Plan == "" && !positionLine.MatchString(l) && !strings.HasPrefix(l, PhaseMarker) {
 			w.ErrorTitled("pier "+in.Command+" failed", l)
 		}
 	}
@@ -165,6 +166,13 @@ func interpret(in Inputs, code int, stdout []byte, dir, workspace string, log io
 		if code != 0 && !detailedChanges {
 			// A plan with preflight errors: printed, but deploy would refuse it.
 			o.Result, s.Result = Failed, Failed
+			for _, f := range p.Errors() {
+				msg := f.Message
+				if f.Fix != "" {
+					msg += " (fix: " + f.Fix + ")"
+				}
+				w.ErrorTitled("pier plan: "+f.Check, msg)
+			}
 		}
 		return o, s
 	case "lint":

@@ -190,3 +190,30 @@ func TestFromPush(t *testing.T) {
 		t.Error("changed = true when nothing was uploaded")
 	}
 }
+
+// TestInterpretPlanErrors: a plan with preflight errors (pier plan exits 1) fails with
+// result failed, and each error becomes an ::error annotation with its fix.
+func TestInterpretPlanErrors(t *testing.T) {
+	p := &plan.Plan{
+		FormatVersion: plan.FormatVersion, File: "pier.yaml",
+		Services: []plan.Service{{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate", Action: plan.Register,
+			Family: "nexus", Current: rev("nexus", 7), Target: plan.Revision{Family: "nexus"}, DesiredCount: plan.Count{Old: 1, New: 1},
+			Findings: []plan.Finding{
+				{Severity: plan.Error, Check: "capacity", Message: "no instance has room for 4096 MiB", Fix: "add an instance"},
+				{Severity: plan.Warning, Check: "iam", Message: "not an error"},
+			}}},
+	}
+	raw, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log, cmds strings.Builder
+	o, s := interpret(Inputs{Command: "plan"}, 1, raw, "", "", &log, NewWriter(&cmds, env(nil)))
+	if o.Result != Failed || s.Result != Failed {
+		t.Errorf("result %q / summary %q, want failed", o.Result, s.Result)
+	}
+	want := "::error title=pier plan%3A capacity::nexus: no instance has room for 4096 MiB (fix: add an instance)\n"
+	if cmds.String() != want {
+		t.Errorf("annotations =\n%q\nwant\n%q", cmds.String(), want)
+	}
+}
