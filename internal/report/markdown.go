@@ -14,6 +14,18 @@ func cell(s string) string {
 	return strings.ReplaceAll(s, "\n", " ")
 }
 
+// markdownPunct are the characters that GitHub's Markdown would read as
+// formatting in prose: a redacted role such as "~~/ecsTaskExecutionRole"
+// would otherwise render struck through, and "<nil>" vanish as a tag.
+var markdownPunct = strings.NewReplacer(
+	`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "<", `\<`, ">", `\>`,
+	"[", `\[`, "]", `\]`, "|", `\|`, "\n", " ")
+
+// prose makes s, text from ECS or pier's own messages, read literally in
+// Markdown, in a table cell or a list item alike. Backticks are kept: pier's
+// messages quote commands in them on purpose.
+func prose(s string) string { return markdownPunct.Replace(s) }
+
 // PlanMarkdown renders a plan for a GitHub step summary or a pull-request comment.
 func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 	var b strings.Builder
@@ -53,9 +65,9 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 			b.WriteString("```\n")
 		}
 		for _, f := range s.Findings {
-			fmt.Fprintf(&b, "- **%s** %s: %s", f.Severity, f.Check, f.Message)
+			fmt.Fprintf(&b, "- **%s** %s: %s", f.Severity, f.Check, prose(f.Message))
 			if f.Fix != "" {
-				fmt.Fprintf(&b, " — fix: %s", f.Fix)
+				fmt.Fprintf(&b, " — fix: %s", prose(f.Fix))
 			}
 			b.WriteString("\n")
 		}
@@ -73,7 +85,7 @@ func RunMarkdown(w io.Writer, r *Run) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### pier %s: %s %s\n\n", r.Command, outcomeIcon[r.Result], r.Result)
 	if r.Cause != "" {
-		fmt.Fprintf(&b, "> %s\n\n", cell(r.Cause))
+		fmt.Fprintf(&b, "> %s\n\n", prose(r.Cause))
 	}
 	if len(r.Images) > 0 {
 		b.WriteString("| image | digest | blobs uploaded | bytes uploaded |\n|---|---|---|---|\n")
@@ -85,7 +97,7 @@ func RunMarkdown(w io.Writer, r *Run) error {
 	b.WriteString("| service | outcome | revisions | duration | cause |\n|---|---|---|---|---|\n")
 	for _, s := range r.Services {
 		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", cell(s.Name), outcomeIcon[s.Outcome], s.Outcome,
-			cell(revisions(s)), Elapsed(s.Finished.Sub(s.Started)), cell(s.Cause))
+			cell(revisions(s)), Elapsed(s.Finished.Sub(s.Started)), prose(s.Cause))
 	}
 	for _, s := range r.Services {
 		if len(s.Events) == 0 && len(s.StoppedTasks) == 0 {
@@ -93,10 +105,10 @@ func RunMarkdown(w io.Writer, r *Run) error {
 		}
 		fmt.Fprintf(&b, "\n<details><summary>%s: %d event(s), %d stopped task(s)</summary>\n\n", cell(s.Name), len(s.Events), len(s.StoppedTasks))
 		for _, e := range s.Events {
-			fmt.Fprintf(&b, "- `%s` %s\n", e.Time.UTC().Format("15:04:05"), cell(e.Message))
+			fmt.Fprintf(&b, "- `%s` %s\n", e.Time.UTC().Format("15:04:05"), prose(e.Message))
 		}
 		for _, t := range s.StoppedTasks {
-			fmt.Fprintf(&b, "- stopped task `%s`: %s\n", t.ID, cell(stoppedText(t)))
+			fmt.Fprintf(&b, "- stopped task `%s`: %s\n", t.ID, prose(stoppedText(t)))
 		}
 		b.WriteString("\n</details>\n")
 	}

@@ -185,3 +185,16 @@ func TestJSONEmptyRunHasEmptyLists(t *testing.T) {
 		t.Error("JSON changed the run it was given")
 	}
 }
+
+func TestMarkdownProseIsLiteral(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"iam:PassRole on ~~/ecsTaskExecutionRole, ~~ecsTaskExecutionRole", `iam:PassRole on \~\~/ecsTaskExecutionRole, \~\~ecsTaskExecutionRole`},
+		{"exit <nil> after *3* tries", `exit \<nil\> after \*3\* tries`},
+		{"AWS_REGION | [x]\nnext", `AWS\_REGION \| \[x\] next`},
+		{"run `pier rollback nexus`", "run `pier rollback nexus`"},
+	} {
+		if got := prose(tt.in); got != tt.want {
+			t.Errorf("prose(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
