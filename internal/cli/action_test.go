@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 // These tests run the real pier binary the way the GitHub runner runs the container:
@@ -232,21 +234,7 @@ func normalize(s string) string {
 // actionGolden compares a normalized summary with testdata/name (-update rewrites it).
 func actionGolden(t *testing.T, name, got string) {
 	t.Helper()
-	got = normalize(got)
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it); got:\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(normalize(got)), *update)
 }
 
 var digestRef = regexp.MustCompile(`^127\.0\.0\.1:\d+/[a-z0-9._/-]+@sha256:[0-9a-f]{64}$`)

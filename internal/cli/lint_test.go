@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/golden"
 )
 
 // update is shared by every golden-file test of package cli.
@@ -25,23 +27,10 @@ func runPier(t *testing.T, env map[string]string, args ...string) (int, string, 
 	return code, out.String(), errOut.String()
 }
 
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name, got string) {
+// goldenFile compares got with testdata/name, or rewrites it under -update.
+func goldenFile(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update rewrites it):\n%s", path, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), []byte(got), *update)
 }
 
 const inforum = "../../testdata/inforum/pier.yaml"
@@ -53,7 +42,7 @@ func TestLintInforum(t *testing.T) {
 			if code != ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 			}
-			golden(t, "lint-inforum."+output, stdout)
+			goldenFile(t, "lint-inforum."+output, stdout)
 			if output == "json" {
 				var doc struct {
 					Findings []struct{ File, Rule, Severity string }
@@ -199,7 +188,7 @@ func TestLintNginx(t *testing.T) {
 	if code != ExitOK || stderr != "" {
 		t.Fatalf("exit %d, stderr:\n%s\nstdout:\n%s", code, stderr, stdout)
 	}
-	golden(t, "lint-inforum.text", stdout) // nginx adds nothing to the findings
+	goldenFile(t, "lint-inforum.text", stdout) // nginx adds nothing to the findings
 
 	// A directive nginx does not know fails on its line.
 	pier := copyInforum(t, map[string][2]string{"backend/nginx.conf": {"proxy_http_version 1.1;", "proxy_http_versio 1.1;"}})

@@ -19,7 +19,7 @@ func TestRender(t *testing.T) {
 			if code != ExitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 			}
-			golden(t, "render-"+svc+".json", stdout)
+			goldenFile(t, "render-"+svc+".json", stdout)
 			checkRegisterInput(t, []byte(stdout))
 		})
 	}
