@@ -117,7 +117,9 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 
 // images points an image run at the target: in the sandbox, pushes go to
 // its registry with its ECR tokens, and base images come from the
-// synthetic stand-ins it seeded (there is no internet).
+// synthetic stand-ins it seeded (there is no internet). Its tokens expire
+// on its virtual clock, which starts long before today: judged by the wall
+// clock every token would look expired and be fetched again per request.
 func (t *awsTarget) images(r *imageRun) {
 	if t.server == nil {
 		return
@@ -125,7 +127,8 @@ func (t *awsTarget) images(r *imageRun) {
 	host := t.server.RegistryHost()
 	r.sandbox = true
 	r.ecr = ecr.NewFromConfig(t.clients.Config)
-	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host))
+	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(host),
+		registry.WithKeychainOptions(registry.WithClock(t.server.World().Clock().Now)))
 	r.buildOpts = append(r.buildOpts, image.WithTransport(t.server.RegistryTransport()))
 }
 
