@@ -1,6 +1,7 @@
 package image
 
 import (
+	"archive/tar"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,16 @@ const (
 	DefaultSpringBootBase = "public.ecr.aws/docker/library/eclipse-temurin:21-jre"
 )
 
-// NextUser is the user a Next.js image runs as: the node images' "node" user.
+// NextUser is the user a Next.js image runs as: the node images' "node"
+// user, given as numbers so that it works on a base whose /etc/passwd does
+// not name it. It owns /app/.next (nextUID, nextGID).
 const NextUser = "1000:1000"
+
+// The numbers of NextUser, for the tar headers of what it owns.
+const (
+	nextUID = 1000
+	nextGID = 1000
+)
 
 func recipeFor(img *config.Image) (*recipe, error) {
 	switch {
@@ -110,13 +119,25 @@ func nextRecipe(b *config.NextBuild) (*recipe, error) {
 		return nil, fmt.Errorf("next: %s has no server.js; set output: 'standalone' in next.config.js and run `next build` first", standalone)
 	}
 	r := &recipe{base: orDefault(b.Base, DefaultNodeBase)}
-	add := func(comment, dest, src string, filter func(string, bool) bool) error {
+	// The server's user owns /app/.next, as in Next's own Dockerfile
+	// (examples/with-docker: "Set the correct permission for prerender
+	// cache"): at run time ISR rewrites pages under .next/server and the
+	// image optimizer and fetch cache write .next/cache. The rest of /app
+	// (server.js, node_modules, public, /app itself) stays root's and
+	// read-only to the server, which writes nothing there, so a compromised
+	// server cannot rewrite its own code; that Dockerfile's user owning
+	// those too only follows from copying standalone/ with one --chown.
+	owners := []treeOwner{{dir: "app/.next", uid: nextUID, gid: nextGID}}
+	add := func(comment, dest, src string, filter func(string, bool) bool, dirs []string) error {
 		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
-		spec := &layerSpec{comment: comment}
+		spec := &layerSpec{comment: comment, owners: owners}
 		if err := spec.addPath(dest, src, filter); err != nil {
 			return err
+		}
+		for _, d := range dirs {
+			spec.add(entry{name: d, kind: tar.TypeDir})
 		}
 		if !spec.empty() {
 			r.layers = append(r.layers, spec)
@@ -129,13 +150,16 @@ func nextRecipe(b *config.NextBuild) (*recipe, error) {
 	for _, l := range []struct {
 		comment, dest, src string
 		filter             func(string, bool) bool
+		dirs               []string // empty directories the layer creates
 	}{
-		{"next: node_modules", "app/node_modules", filepath.Join(standalone, "node_modules"), nil},
-		{"next: public", "app/public", filepath.Join(b.Dir, "public"), nil},
-		{"next: .next/static", "app/.next/static", filepath.Join(b.Dir, ".next", "static"), nil},
-		{"next: server", "app", standalone, rest},
+		{"next: node_modules", "app/node_modules", filepath.Join(standalone, "node_modules"), nil, nil},
+		{"next: public", "app/public", filepath.Join(b.Dir, "public"), nil, nil},
+		{"next: .next/static", "app/.next/static", filepath.Join(b.Dir, ".next", "static"), nil, nil},
+		// .next/cache is made here, not left to Next's first write, so a
+		// Docker volume mounted there is created owned by the server's user.
+		{"next: server", "app", standalone, rest, []string{"app/.next/cache"}},
 	} {
-		if err := add(l.comment, l.dest, l.src, l.filter); err != nil {
+		if err := add(l.comment, l.dest, l.src, l.filter, l.dirs); err != nil {
 			return nil, fmt.Errorf("next: %w", err)
 		}
 	}

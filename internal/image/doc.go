@@ -17,7 +17,8 @@
 //
 // # Reproducibility
 //
-// Layers are tars with sorted entries, every parent directory, uid/gid 0,
+// Layers are tars with sorted entries, every parent directory, uid/gid 0
+// (except next's /app/.next, NextUser's so the server can write its caches),
 // modes 0644/0755 and mtime SOURCE_DATE_EPOCH (default 0); the config's
 // Created and history use the same time. Bases are never rewritten
 // (no mutate.Time or mutate.Canonical). Same inputs, same digest.

@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// The owner of every file in a built layer. Root-owned, world-readable files
-// run under any non-root user the image picks.
+// The owner of a file in a built layer unless its layer gives the tree to
+// another user (layerSpec.owners). Root-owned, world-readable files run
+// under any non-root user the image picks.
 const (
 	layerUID = 0
 	layerGID = 0
@@ -29,6 +30,8 @@ type entry struct {
 	link string // symlink target
 	size int64
 	open func() (io.ReadCloser, error)
+	uid  int // set by normalize from the layer's owners
+	gid  int
 }
 
 // layerSpec is the complete description of one layer: its entries and the
@@ -36,6 +39,26 @@ type entry struct {
 type layerSpec struct {
 	comment string // history CreatedBy
 	entries []entry
+	owners  []treeOwner // trees not owned by root; the deepest match wins
+}
+
+// treeOwner gives the directory dir (slash path, no leading slash) and
+// everything below it to the fixed numeric uid:gid, e.g. where the image's
+// non-root user must write at run time.
+type treeOwner struct {
+	dir      string
+	uid, gid int
+}
+
+// owner is the uid:gid of the entry called name.
+func (s *layerSpec) owner(name string) (uid, gid int) {
+	uid, gid, depth := layerUID, layerGID, -1
+	for _, o := range s.owners {
+		if (name == o.dir || strings.HasPrefix(name, o.dir+"/")) && len(o.dir) > depth {
+			uid, gid, depth = o.uid, o.gid, len(o.dir)
+		}
+	}
+	return uid, gid
 }
 
 func (s *layerSpec) add(e entry) { s.entries = append(s.entries, e) }
@@ -101,8 +124,9 @@ func cleanName(name string) string {
 	return strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(name)), "/")
 }
 
-// normalize sorts the entries, adds missing parent directories and rejects
-// two different entries for one path, so the tar depends only on content.
+// normalize sorts the entries, adds missing parent directories, sets each
+// entry's owner and rejects two different entries for one path, so the tar
+// depends only on content.
 func (s *layerSpec) normalize() ([]entry, error) {
 	byName := map[string]entry{}
 	for _, e := range s.entries {
@@ -128,22 +152,23 @@ func (s *layerSpec) normalize() ([]entry, error) {
 	}
 	out := make([]entry, 0, len(byName))
 	for _, e := range byName {
+		e.uid, e.gid = s.owner(e.name) // parents added above included
 		out = append(out, e)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
 }
 
-// writeTar writes the deterministic tar of entries: fixed owner, normalized
-// modes and every timestamp set to epoch.
+// writeTar writes the deterministic tar of entries: the fixed owner
+// normalize chose, normalized modes and every timestamp set to epoch.
 func writeTar(w io.Writer, entries []entry, epoch time.Time) error {
 	tw := tar.NewWriter(w)
 	for _, e := range entries {
 		h := &tar.Header{
 			Typeflag: e.kind,
 			Name:     e.name,
-			Uid:      layerUID,
-			Gid:      layerGID,
+			Uid:      e.uid,
+			Gid:      e.gid,
 			ModTime:  epoch,
 		}
 		switch e.kind {
