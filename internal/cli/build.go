@@ -88,7 +88,7 @@ func startImageRun(ctx context.Context, env *Env, cmd string, sb *sandboxFlags, 
 		return nil, nil, ExitUsage
 	}
 	run = newImageRun(env, f)
-	if !sb.on && sb.world == "" {
+	if base, err := sandboxURL(env); !sb.on && sb.world == "" && base == nil && err == nil {
 		return run, func() {}, ExitOK
 	}
 	target, err := sb.open(ctx, env, f)

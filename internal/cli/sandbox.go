@@ -23,7 +23,9 @@ func init() {
 		long: `Serves pier's AWS simulator until interrupted: ECS, ECR (with its registry) and ELBv2
 speak their real wire protocols on one port. The printed export lines point any AWS SDK or
 CLI at it (paste them into another shell); aws CLI releases before 2.13 ignore
-AWS_ENDPOINT_URL_* and need --endpoint-url with the printed URL.
+AWS_ENDPOINT_URL_* and need --endpoint-url with the printed URL. PIER_SANDBOX is for pier
+itself: with it, build, push, plan, deploy, status and rollback (no --sandbox) run against
+this sandbox, taking public base images from its stand-ins and asking it for healthCheck.url.
 
 The world comes from pier.yaml: its cluster, each service running its task-definition file
 with its desired count, EC2 capacity for a rolling update, Fargate for awsvpc tasks,

@@ -64,6 +64,7 @@ type awsTarget struct {
 	deploy  []deploy.Option
 	http    *http.Client // for healthCheck.url: the sandbox answers its own
 	server  *sim.Server  // nil outside the sandbox
+	remote  string       // host:port of a `pier sandbox` named by PIER_SANDBOX
 	close   func()
 }
 
@@ -75,6 +76,12 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 		return nil, &usageError{"--sandbox-world needs --sandbox"}
 	}
 	if !s.on {
+		if base, err := sandboxURL(env); base != nil || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			return openRemote(env, f, base)
+		}
 		cfg, err := awsapi.Load(ctx, f.Region)
 		if err != nil {
 			return nil, err
@@ -121,6 +128,10 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 // on its virtual clock, which starts long before today: judged by the wall
 // clock every token would look expired and be fetched again per request.
 func (t *awsTarget) images(r *imageRun) {
+	if t.remote != "" {
+		t.remoteImages(r)
+		return
+	}
 	if t.server == nil {
 		return
 	}

@@ -93,15 +93,38 @@ func (h healthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL.Host == h.self {
 		return http.DefaultTransport.RoundTrip(r)
 	}
-	h.w.mu.Lock()
-	m, ok := h.w.health[hostKey(r.URL)]
-	h.w.mu.Unlock()
-	if !ok {
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: r.URL.Hostname(), IsNotFound: true}}
+	status, known := h.w.answerHealth(r.URL)
+	if !known {
+		return nil, noSuchHost(r.URL)
 	}
-	status, body := http.StatusServiceUnavailable, "503 Service Unavailable\n"
-	if h.w.serviceAnswers(m.cluster, m.service) {
-		status, body = http.StatusOK, ""
+	return healthResponse(r, status), nil
+}
+
+// answerHealth is the status a health-check URL answers now, and whether
+// the world maps it at all.
+func (w *World) answerHealth(u *url.URL) (status int, known bool) {
+	w.mu.Lock()
+	m, ok := w.health[hostKey(u)]
+	w.mu.Unlock()
+	if !ok {
+		return 0, false
+	}
+	if w.serviceAnswers(m.cluster, m.service) {
+		return http.StatusOK, true
+	}
+	return http.StatusServiceUnavailable, true
+}
+
+// noSuchHost is the error an unmapped health-check URL fails with: what
+// dialing a name nobody resolves gives.
+func noSuchHost(u *url.URL) error {
+	return &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: u.Hostname(), IsNotFound: true}}
+}
+
+func healthResponse(r *http.Request, status int) *http.Response {
+	body := ""
+	if status != http.StatusOK {
+		body = fmt.Sprintf("%d %s\n", status, http.StatusText(status))
 	}
 	return &http.Response{
 		StatusCode:    status,
@@ -113,5 +136,5 @@ func (h healthTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body:          io.NopCloser(strings.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Request:       r,
-	}, nil
+	}
 }

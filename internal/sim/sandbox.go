@@ -50,7 +50,8 @@ func (s *Server) Drive(ctx context.Context, speed float64) {
 }
 
 // Env returns the environment that points AWS clients at the server: the
-// endpoint of each service, the region and dummy credentials. The region
+// endpoint of each service, the region and dummy credentials, and
+// PIER_SANDBOX for pier, which needs more of the sandbox than AWS clients do. The region
 // goes in AWS_DEFAULT_REGION too: the SDKs read AWS_REGION, but aws CLI
 // releases before 2.13 (Debian 12 ships 2.9) read only AWS_DEFAULT_REGION.
 func (s *Server) Env() []string {
@@ -62,6 +63,8 @@ func (s *Server) Env() []string {
 		"AWS_DEFAULT_REGION=" + s.world.region,
 		"AWS_ACCESS_KEY_ID=AKIASIMULATOR0000000",
 		"AWS_SECRET_ACCESS_KEY=simulator-secret-key",
+		// pier itself: public base images and health-check URLs through the sandbox.
+		"PIER_SANDBOX=" + s.URL,
 	}
 }
 
@@ -100,7 +103,7 @@ func count(n int, noun string) string {
 // here). Requests to the simulator itself pass through unchanged; anything
 // that is not a registry request fails.
 func (s *Server) RegistryTransport() http.RoundTripper {
-	return mirrorTransport{self: s.RegistryHost(), inner: http.DefaultTransport}
+	return MirrorTransport(s.RegistryHost())
 }
 
 type mirrorTransport struct {

@@ -120,6 +120,10 @@ func (w *World) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.serveRegistry(rw, r)
 		return
 	}
+	if r.URL.Path == HealthPath {
+		w.serveHealth(rw, r)
+		return
+	}
 	target := r.Header.Get("X-Amz-Target")
 	switch {
 	case strings.HasPrefix(target, ecsTargetPrefix):
