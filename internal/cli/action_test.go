@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pier-deploy/pier/internal/ghaction"
 	"github.com/pier-deploy/pier/internal/golden"
 )
 
@@ -167,23 +168,9 @@ func readOutputs(t *testing.T, file string) map[string]string {
 	if err != nil {
 		t.Fatalf("reading GITHUB_OUTPUT: %v", err)
 	}
-	out := map[string]string{}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		if lines[i] == "" {
-			continue
-		}
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			k, v, _ := strings.Cut(lines[i], "=")
-			out[k] = v
-			continue
-		}
-		var v []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			v = append(v, lines[i])
-		}
-		out[name] = strings.Join(v, "\n")
+	out, err := ghaction.ReadOutputs(data)
+	if err != nil {
+		t.Fatalf("reading GITHUB_OUTPUT %s: %v", file, err)
 	}
 	return out
 }

@@ -261,29 +261,9 @@ func parseOutputFile(t *testing.T, file string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); i++ {
-		if lines[i] == "" {
-			continue
-		}
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			name, value, ok := strings.Cut(lines[i], "=")
-			if !ok {
-				t.Fatalf("%s: line %d %q is neither name=value nor name<<delimiter", file, i+1, lines[i])
-			}
-			out[name] = value
-			continue
-		}
-		var value []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			value = append(value, lines[i])
-		}
-		if i == len(lines) {
-			t.Fatalf("%s: output %q: delimiter %q never closes", file, name, delim)
-		}
-		out[name] = strings.Join(value, "\n")
+	out, err := ReadOutputs(data)
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 	return out
 }

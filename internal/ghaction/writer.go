@@ -187,3 +187,34 @@ func jsonObject(m map[string]string) string {
 	}
 	return string(b)
 }
+
+// ReadOutputs parses a $GITHUB_OUTPUT file as the runner does: `name=value`
+// lines and `name<<DELIMITER` blocks. It is the inverse of what pier writes,
+// for the tests that run pier the way the runner does.
+func ReadOutputs(data []byte) (map[string]string, error) {
+	out := map[string]string{}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" {
+			continue
+		}
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			name, value, ok := strings.Cut(lines[i], "=")
+			if !ok {
+				return nil, fmt.Errorf("line %d %q is neither name=value nor name<<delimiter", i+1, lines[i])
+			}
+			out[name] = value
+			continue
+		}
+		var value []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			value = append(value, lines[i])
+		}
+		if i == len(lines) {
+			return nil, fmt.Errorf("output %q: delimiter %q never closes", name, delim)
+		}
+		out[name] = strings.Join(value, "\n")
+	}
+	return out, nil
+}
