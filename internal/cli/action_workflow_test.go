@@ -58,16 +58,7 @@ func nexusUpgradeStep(t *testing.T, dispatch map[string]string) (awsRuns bool, w
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wf struct {
-		Jobs map[string]struct {
-			Steps []struct {
-				If   string            `yaml:"if"`
-				Uses string            `yaml:"uses"`
-				With map[string]string `yaml:"with"`
-				Env  map[string]string `yaml:"env"`
-			} `yaml:"steps"`
-		} `yaml:"jobs"`
-	}
+	var wf workflowFile
 	if err := yaml.Unmarshal(data, &wf); err != nil {
 		t.Fatal(err)
 	}
@@ -176,18 +167,7 @@ func TestCIWorkflowActionJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wf struct {
-		Jobs map[string]struct {
-			Steps []struct {
-				Name string            `yaml:"name"`
-				ID   string            `yaml:"id"`
-				Uses string            `yaml:"uses"`
-				Run  string            `yaml:"run"`
-				With map[string]string `yaml:"with"`
-				Env  map[string]string `yaml:"env"`
-			} `yaml:"steps"`
-		} `yaml:"jobs"`
-	}
+	var wf workflowFile
 	if err := yaml.Unmarshal(data, &wf); err != nil {
 		t.Fatal(err)
 	}
@@ -227,4 +207,19 @@ func TestCIWorkflowActionJob(t *testing.T) {
 	if ran < 3 {
 		t.Errorf("ran %d steps of the action job, want its two pier steps and the check", ran)
 	}
+}
+
+// workflowFile is the part of a workflow file the tests run: each job's steps.
+type workflowFile struct {
+	Jobs map[string]struct {
+		Steps []struct {
+			Name string            `yaml:"name"`
+			ID   string            `yaml:"id"`
+			If   string            `yaml:"if"`
+			Uses string            `yaml:"uses"`
+			Run  string            `yaml:"run"`
+			With map[string]string `yaml:"with"`
+			Env  map[string]string `yaml:"env"`
+		} `yaml:"steps"`
+	} `yaml:"jobs"`
 }
