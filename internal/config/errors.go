@@ -31,6 +31,10 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 type Error struct {
 	Pos Pos
 	Msg string
+	// after is the error this one follows from (a misspelt key), which the
+	// list puts first.
+	after *Error
+	key   string // for an unknown key, the key
 }
 
 func (e *Error) Error() string {
@@ -40,7 +44,8 @@ func (e *Error) Error() string {
 	return e.Msg
 }
 
-// Errors is every problem found in one file, sorted by position. The parser
+// Errors is every problem found in one file, sorted by position, each
+// knock-on error right after the error it follows from. The parser
 // reports them all at once so a user fixes a file in one round.
 type Errors []*Error
 
@@ -69,14 +74,15 @@ func AsErrors(err error) Errors {
 
 func (es Errors) sort() {
 	sort.SliceStable(es, func(i, j int) bool {
-		a, b := es[i].Pos, es[j].Pos
-		if a.File != b.File {
-			return a.File < b.File
+		ac, ar, ap := es[i].sortKey()
+		bc, br, bp := es[j].sortKey()
+		switch {
+		case ac != bc:
+			return posLess(ac, bc)
+		case ar != br:
+			return ar < br
 		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
+		return posLess(ap, bp)
 	})
 }
 

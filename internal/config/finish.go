@@ -33,7 +33,11 @@ func (d *decoder) finish(f *File) {
 			s.Cluster = f.Cluster
 		}
 		if s.Cluster == "" && !d.clusterGiven {
-			d.errs = append(d.errs, &Error{Pos: s.Pos, Msg: fmt.Sprintf("service %q has no cluster: set cluster: at the top of the file or in the service", s.Name)})
+			cause := d.clusterCause[s]
+			if cause == nil {
+				cause = d.causeOf(d.root, "cluster")
+			}
+			d.errs = append(d.errs, consequence(cause, s.Pos, fmt.Sprintf("service %q has no cluster: set cluster: at the top of the file or in the service", s.Name)))
 		}
 		key := ecsName{s.Cluster, s.Service}
 		if other, dup := seen[key]; dup {
@@ -54,7 +58,7 @@ func (d *decoder) finish(f *File) {
 				continue
 			}
 			if _, ok := images[name]; !ok {
-				d.errs = append(d.errs, &Error{Pos: s.ContainerPos[c], Msg: fmt.Sprintf("service %q container %q uses image %q, which is not a key of images:%s", s.Name, c, name, didYouMean(name, names))})
+				d.errs = append(d.errs, consequence(d.causeOf(d.root, "images"), s.ContainerPos[c], fmt.Sprintf("service %q container %q uses image %q, which is not a key of images:%s", s.Name, c, name, didYouMean(name, names))))
 			}
 		}
 	}

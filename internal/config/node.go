@@ -26,6 +26,15 @@ type decoder struct {
 	// clusterGiven records that the file has a cluster: key, so a bad value
 	// there is not reported again as "no cluster" on every service.
 	clusterGiven bool
+
+	// root is the file's top mapping, whose x- keys are extensions.
+	root *yaml.Node
+	// unknown holds, per mapping, the unknown keys by the known key each
+	// is a near miss of (see causes.go).
+	unknown map[*yaml.Node]map[string]*Error
+	// clusterCause is, per service without cluster:, the misspelt key in
+	// it that was probably meant to be one.
+	clusterCause map[*Service]*Error
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -155,11 +164,14 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string) map[string]e
 	}
 	out := make(map[string]entry, len(es))
 	for _, e := range es {
-		if what == "pier.yaml" && strings.HasPrefix(e.key, "x-") {
+		if resolve(n) == d.root && strings.HasPrefix(e.key, "x-") {
 			continue // extension fields hold YAML anchors to reuse with <<, as in compose files
 		}
 		if !contains(known, e.key) {
 			d.errorf(e.k, "unknown key %q in %s%s; known keys: %s", e.key, what, didYouMean(e.key, known), strings.Join(known, ", "))
+			if s := Suggest(e.key, known); s != "" {
+				d.misspelt(n, e.key, s, d.errs[len(d.errs)-1])
+			}
 			continue
 		}
 		out[e.key] = e

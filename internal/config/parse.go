@@ -40,11 +40,12 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	d := &decoder{file: path, getenv: getenv}
+	d := &decoder{file: path, getenv: getenv, clusterCause: map[*Service]*Error{}}
 	root, err := parseYAML(path, data)
 	if err != nil {
 		return nil, err
 	}
+	d.root = root
 	f := d.file0(root)
 	f.Path = path
 	f.Dir = filepath.Dir(path)
@@ -68,7 +69,7 @@ func parseYAML(path string, data []byte) (*yaml.Node, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{Pos: Pos{File: path, Line: extra.Line, Col: extra.Column}, Msg: "a second YAML document (after ---): pier.yaml holds one document"}
+		return nil, &Error{Pos: Pos{File: path, Line: extra.Line, Col: extra.Column}, Msg: "a second YAML document (after ---): a pipeline file holds one document"}
 	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlSyntaxError(path, data, err)
 	}
@@ -77,7 +78,7 @@ func parseYAML(path string, data []byte) (*yaml.Node, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, &Error{Pos: Pos{File: path, Line: root.Line, Col: root.Column}, Msg: fmt.Sprintf("the top of pier.yaml must be a mapping (region:, images:, services: ...), not %s", describe(root))}
+		return nil, &Error{Pos: Pos{File: path, Line: root.Line, Col: root.Column}, Msg: fmt.Sprintf("the top of %s must be a mapping (region:, images:, services: ...), not %s", path, describe(root))}
 	}
 	return root, nil
 }
@@ -138,7 +139,7 @@ var topKeys = []string{"region", "cluster", "registry", "tag", "platforms", "cre
 
 func (d *decoder) file0(root *yaml.Node) *File {
 	f := &File{}
-	m := d.fields(root, "pier.yaml", topKeys)
+	m := d.fields(root, "the top level of "+d.file, topKeys)
 	d.clusterGiven = m["cluster"].k != nil
 	if e, ok := m["region"]; ok {
 		f.Region, _ = d.str(e.v, "region")
@@ -187,7 +188,7 @@ func (d *decoder) file0(root *yaml.Node) *File {
 			f.Services = append(f.Services, d.service(se))
 		}
 	} else {
-		d.errorf(root, "pier.yaml has no services: section: add one service per ECS service to deploy")
+		d.knockOn(d.causeOf(root, "services"), root, "%s has no services: section: add one service per ECS service to deploy", d.file)
 	}
 	return f
 }
@@ -221,7 +222,7 @@ func (d *decoder) image(e entry) *Image {
 	}
 	switch {
 	case len(builders) == 0 && m != nil:
-		d.errorf(e.k, "%s has no builder: give exactly one of %s", what, strings.Join(builderKeys, ", "))
+		d.knockOn(d.causeOf(e.v, builderKeys...), e.k, "%s has no builder: give exactly one of %s", what, strings.Join(builderKeys, ", "))
 	case len(builders) > 1:
 		d.errorf(builders[1].k, "%s has two builders, %s and %s: give exactly one", what, builders[0].key, builders[1].key)
 	}
@@ -286,7 +287,7 @@ func (d *decoder) reqStr(b entry, f map[string]entry, key, what string) string {
 	e, ok := f[key]
 	if !ok {
 		if f != nil || isNull(b.v) {
-			d.errorf(b.k, "%s needs %s:", what, key)
+			d.knockOn(d.causeOf(b.v, key), b.k, "%s needs %s:", what, key)
 		}
 		return ""
 	}
@@ -318,11 +319,13 @@ func (d *decoder) service(e entry) *Service {
 	}
 	if x, ok := m["cluster"]; ok {
 		s.Cluster, _ = d.str(x.v, what+" cluster")
+	} else if c := d.causeOf(e.v, "cluster"); c != nil {
+		d.clusterCause[s] = c
 	}
 	if x, ok := m["taskDefinition"]; ok {
 		s.TaskDefinition, _ = d.str(x.v, what+" taskDefinition")
 	} else if m != nil || isNull(e.v) {
-		d.errorf(e.k, "%s needs taskDefinition: the path of its task definition JSON, as `aws ecs describe-task-definition` prints it", what)
+		d.knockOn(d.causeOf(e.v, "taskDefinition"), e.k, "%s needs taskDefinition: the path of its task definition JSON, as `aws ecs describe-task-definition` prints it", what)
 	}
 	if x, ok := m["containers"]; ok {
 		s.Containers, s.ContainerPos, _ = d.strMap(x.v, what+" containers")
