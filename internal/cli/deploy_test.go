@@ -9,6 +9,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/sandbox"
 	"github.com/pier-deploy/pier/internal/sim"
 )
 
@@ -29,7 +30,7 @@ func newSandboxEnv(t *testing.T, opts ...sim.Option) *sandboxEnv {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := sim.NewSandbox(ctx, f, "", opts...)
+	srv, err := sandbox.Start(ctx, f, "", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

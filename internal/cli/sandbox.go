@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/sandbox"
 	"github.com/pier-deploy/pier/internal/sim"
 )
 
@@ -76,7 +77,7 @@ func runSandbox(ctx context.Context, env *Env, worldFile, addr string, speed flo
 	f, err := config.Load(env.File, env.Getenv)
 	switch {
 	case err == nil:
-		if w, err = sim.FromConfig(f, opts...); err != nil {
+		if w, err = sandbox.World(f, opts...); err != nil {
 			fmt.Fprintf(env.Stderr, "pier sandbox: building the world from %s: %v\n", env.File, err)
 			return ExitUsage
 		}

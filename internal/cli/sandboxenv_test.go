@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/pier-deploy/pier/internal/config"
-	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/sandbox"
 )
 
 // TestDeployAgainstPierSandbox serves the inforum world the way `pier
@@ -23,7 +23,7 @@ func TestDeployAgainstPierSandbox(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := sim.NewSandbox(ctx, f, "")
+	srv, err := sandbox.Start(ctx, f, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry"
+	"github.com/pier-deploy/pier/internal/sandbox"
 	"github.com/pier-deploy/pier/internal/sim"
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
@@ -94,7 +95,7 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*aws
 	srv, closeSrv := s.srv, func() {}
 	if srv == nil {
 		var err error
-		if srv, err = sim.NewSandbox(sctx, f, s.world); err != nil {
+		if srv, err = sandbox.Start(sctx, f, s.world); err != nil {
 			cancel()
 			err = fmt.Errorf("starting the sandbox: %w", err)
 			if inputError(err) {

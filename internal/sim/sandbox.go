@@ -6,37 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/pier-deploy/pier/internal/config"
 )
-
-// NewSandbox starts a private in-process sandbox for a pier.yaml (what
-// `--sandbox` runs commands against): the default world of the file
-// (FromConfig), overridden by worldFile when it is not empty, served on a
-// free loopback port until ctx ends. The clock is not driven unless the world
-// file sets speed: code that waits with srv.World().Clock().Sleep then moves
-// virtual time itself, instantly and deterministically.
-func NewSandbox(ctx context.Context, f *config.File, worldFile string, opts ...Option) (*Server, error) {
-	if worldFile != "" {
-		wf, err := LoadWorldFile(worldFile)
-		if err != nil {
-			return nil, err
-		}
-		opts = append([]Option{WithWorldFile(wf)}, opts...)
-	}
-	w, err := FromConfig(f, opts...)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := w.Start(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if wf := w.worldFile; wf != nil && wf.Speed > 0 {
-		srv.Drive(ctx, wf.Speed)
-	}
-	return srv, nil
-}
 
 // Drive runs the world's clock at speed times real time in the background
 // until ctx ends or the server closes.

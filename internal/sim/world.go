@@ -12,12 +12,11 @@
 //	cfg := srv.AWSConfig()              // static credentials, BaseEndpoint, region, plain HTTP
 //	ecsClient := ecs.NewFromConfig(cfg) // ecr and elasticloadbalancingv2 clients alike
 //
-// FromConfig(f, opts...) builds the default world of a pier.yaml (clusters,
-// services running their task-definition files in a steady state, EC2
-// capacity, Fargate, target groups, exclusive EFS mounts, base images,
-// health-check URLs); NewSandbox(ctx, f, worldFile) is FromConfig plus
-// Start, for `--sandbox`. A world file (LoadWorldFile, WithWorldFile)
-// overrides instances, services, per-image behaviour, faults and speed.
+// The simulator knows nothing of pier: package sandbox builds the world of a
+// pier.yaml with the seeding calls of seed.go (RegisterTaskDefinition,
+// CreateCluster, AddContainerInstance, CreateService, …). A world file
+// (LoadWorldFile, WithWorldFile) overrides instances, services, per-image
+// behaviour, faults and speed.
 //
 // # Time
 //

@@ -2,15 +2,7 @@ package sim
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
-	"github.com/pier-deploy/pier/internal/sim/ecr"
 )
 
 func TestParseWorldFileErrors(t *testing.T) {
@@ -40,45 +32,6 @@ func TestParseWorldFileErrors(t *testing.T) {
 	}
 }
 
-func TestWorldFilesInTestdata(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/sim/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no world files: %v", err)
-	}
-	cfg := loadInforum(t)
-	for _, f := range files {
-		wf, err := LoadWorldFile(f)
-		if err != nil {
-			t.Errorf("%v", err)
-			continue
-		}
-		// Each builds a world over the inforum pier.yaml.
-		if _, err := FromConfig(cfg, WithWorldFile(wf)); err != nil {
-			t.Errorf("%s: %v", f, err)
-		}
-	}
-}
-
-// The seed's real cluster, from a world file over the default world: the
-// backend rollout cannot place its task.
-func TestWorldFileReproducesTheSeedsHang(t *testing.T) {
-	e := startSandbox(t, "../../testdata/sim/seed-full-instance.yaml")
-	ci := must(e.ecs.ListContainerInstances(e.ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("inforum")}))(t)
-	if len(ci.ContainerInstanceArns) != 1 {
-		t.Fatalf("%d instances, want the world file's 1", len(ci.ContainerInstanceArns))
-	}
-	s := e.service(t, "inforum", "backend")
-	if cb := s.DeploymentConfiguration.DeploymentCircuitBreaker; cb == nil || !cb.Enable || !cb.Rollback {
-		t.Errorf("circuit breaker %+v", cb)
-	}
-	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), ForceNewDeployment: true}))(t)
-	e.advance(10 * time.Minute)
-	s = e.service(t, "inforum", "backend")
-	if !hasEvent(s, "has insufficient CPU units available.") || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateInProgress {
-		t.Errorf("want a hung rollout:\n%s", eventLog(s))
-	}
-}
-
 func FuzzParseWorldFile(f *testing.F) {
 	for _, seed := range []string{
 		"seed: 7\nspeed: 30\n",
@@ -102,34 +55,4 @@ func FuzzParseWorldFile(f *testing.F) {
 		// A valid world file builds a world.
 		New(wf.Options()...)
 	})
-}
-
-// testdata/sim/crashing-backend.yaml crashes a pushed backend nginx: the
-// circuit breaker rolls the service back.
-func TestCrashingBackendWorld(t *testing.T) {
-	e := startSandbox(t, "../../testdata/sim/crashing-backend.yaml")
-	idx, err := ecr.SyntheticImage("backend-nginx:v2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	digest, err := e.w.ECR().Seed("backend-nginx", idx, "v2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	live := must(e.ecs.DescribeTaskDefinition(e.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("ecs-backend-task")}))(t).TaskDefinition
-	defs := append([]ecstypes.ContainerDefinition(nil), live.ContainerDefinitions...)
-	for i := range defs {
-		if aws.ToString(defs[i].Name) == "nginx" {
-			defs[i].Image = aws.String(e.srv.RegistryHost() + "/backend-nginx@" + digest)
-		}
-	}
-	next := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
-		Family: live.Family, NetworkMode: live.NetworkMode, Cpu: live.Cpu, Memory: live.Memory, ContainerDefinitions: defs,
-	}))(t)
-	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), TaskDefinition: next.TaskDefinition.TaskDefinitionArn}))(t)
-	e.advance(30 * time.Minute)
-	s := e.service(t, "inforum", "backend")
-	if !hasEvent(s, "deployment failed: tasks failed to start.") || aws.ToString(s.TaskDefinition) != aws.ToString(live.TaskDefinitionArn) {
-		t.Errorf("want a rollback to %s, service runs %s\n%s", aws.ToString(live.TaskDefinitionArn), aws.ToString(s.TaskDefinition), eventLog(s))
-	}
 }

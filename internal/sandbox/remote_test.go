@@ -1,34 +1,28 @@
-package sim
+package sandbox
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
-	"github.com/pier-deploy/pier/internal/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/pier-deploy/pier/internal/sim"
 )
 
 // TestRemoteHTTPClientAnswersLikeHTTPClient: a pier in another process
 // (PIER_SANDBOX) must see the health-check URLs as an in-process --sandbox
 // does, before and after the service behind one stops answering.
 func TestRemoteHTTPClientAnswersLikeHTTPClient(t *testing.T) {
-	f, err := config.Load("../../testdata/inforum/pier.yaml", func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := NewSandbox(ctx, f, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	e := startSandbox(t, "")
+	srv := e.srv
 	base, _ := url.Parse(srv.URL)
-	local, remote := srv.HTTPClient(), RemoteHTTPClient(base)
+	local, remote := srv.HTTPClient(), sim.RemoteHTTPClient(base)
 
 	const nexus = "http://nexus.inforum.internal:8081/service/rest/v1/status/writable"
 	get := func(c *http.Client, u string) (int, error) {
@@ -59,23 +53,16 @@ func TestRemoteHTTPClientAnswersLikeHTTPClient(t *testing.T) {
 	}
 	check("nexus running", http.StatusOK)
 
-	srv.World().mu.Lock()
-	for _, task := range srv.World().clusters["inforum"].taskList {
-		if task.service != nil && task.service.name == "nexus" {
-			for _, ct := range task.containers {
-				ct.behavior.HealthURLFails = true
-			}
-		}
-	}
-	srv.World().mu.Unlock()
-	check("nexus failing its health URL", http.StatusServiceUnavailable)
+	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("nexus"), DesiredCount: aws.Int32(0)}))(t)
+	e.advance(10 * time.Minute)
+	check("nexus stopped", http.StatusServiceUnavailable)
 
-	resp, err := http.Get(srv.URL + HealthPath + "?url=not-a-url")
+	resp, err := http.Get(srv.URL + sim.HealthPath + "?url=not-a-url")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("%s without an absolute URL answered %d, want 400", HealthPath, resp.StatusCode)
+		t.Errorf("%s without an absolute URL answered %d, want 400", sim.HealthPath, resp.StatusCode)
 	}
 }

@@ -1,7 +1,6 @@
-package sim
+package sandbox
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,33 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/sim/ecr"
 )
-
-const inforumYAML = "../../testdata/inforum/pier.yaml"
-
-func loadInforum(t *testing.T) *config.File {
-	t.Helper()
-	f, err := config.Load(inforumYAML, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-func startSandbox(t *testing.T, worldFile string) *env {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	srv, err := NewSandbox(ctx, loadInforum(t), worldFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	cfg := srv.AWSConfig()
-	cfg.Retryer = connectionRetryer
-	return &env{w: srv.World(), srv: srv, ecs: ecs.NewFromConfig(cfg), ctx: ctx}
-}
 
 func TestDefaultWorldFromPierYAML(t *testing.T) {
 	e := startSandbox(t, "")
@@ -61,7 +36,7 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 	}
 	revs := map[string]string{}
 	for _, s := range out.Services {
-		revs[aws.ToString(s.ServiceName)] = lastPart(aws.ToString(s.TaskDefinition))
+		revs[aws.ToString(s.ServiceName)] = revision(aws.ToString(s.TaskDefinition))
 	}
 	if revs["frontend"] != "ecs-front-task:1" || revs["backend"] != "ecs-backend-task:1" || revs["nexus"] != "nexus:1" {
 		t.Errorf("revisions %v", revs)
@@ -118,7 +93,7 @@ func TestDefaultWorldFromPierYAML(t *testing.T) {
 	if got := get(); got != http.StatusServiceUnavailable {
 		t.Errorf("health URL answered %d with no task, want 503", got)
 	}
-	e.w.SetImageBehavior("sonatype/nexus3", ImageBehavior{HealthURLFails: true})
+	e.w.SetImageBehavior("sonatype/nexus3", sim.ImageBehavior{HealthURLFails: true})
 	scale(1)
 	if s := e.service(t, "inforum", "nexus"); s.RunningCount != 1 || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted {
 		t.Errorf("read-only nexus: running %d, %s", s.RunningCount, s.Deployments[0].RolloutState)
@@ -169,7 +144,7 @@ func TestRevisionsFromFiles(t *testing.T) {
 	out := must(e.ecs.DescribeServices(e.ctx, &ecs.DescribeServicesInput{Cluster: aws.String("inforum"), Services: []string{"frontend", "backend", "nexus"}}))(t)
 	var got []string
 	for _, s := range out.Services {
-		got = append(got, lastPart(aws.ToString(s.TaskDefinition)))
+		got = append(got, revision(aws.ToString(s.TaskDefinition)))
 	}
 	if strings.Join(got, " ") != "ecs-front-task:24 ecs-backend-task:49 nexus:7" {
 		t.Errorf("services run %v", got)
@@ -185,5 +160,54 @@ func TestDescribeCountsInWords(t *testing.T) {
 	want := "1 cluster, 3 services, 4 running tasks, 3 EC2 instances, account 123456789012, region ap-northeast-2"
 	if got := e.w.Describe(); got != want {
 		t.Errorf("Describe() = %q, want %q", got, want)
+	}
+}
+
+func TestWorldFilesInTestdata(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/sim/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no world files: %v", err)
+	}
+	cfg := loadInforum(t)
+	for _, f := range files {
+		wf, err := sim.LoadWorldFile(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		// Each builds a world over the inforum pier.yaml.
+		if _, err := World(cfg, sim.WithWorldFile(wf)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// testdata/sim/crashing-backend.yaml crashes a pushed backend nginx: the
+// circuit breaker rolls the service back.
+func TestCrashingBackendWorld(t *testing.T) {
+	e := startSandbox(t, "../../testdata/sim/crashing-backend.yaml")
+	idx, err := ecr.SyntheticImage("backend-nginx:v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := e.w.ECR().Seed("backend-nginx", idx, "v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := must(e.ecs.DescribeTaskDefinition(e.ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("ecs-backend-task")}))(t).TaskDefinition
+	defs := append([]ecstypes.ContainerDefinition(nil), live.ContainerDefinitions...)
+	for i := range defs {
+		if aws.ToString(defs[i].Name) == "nginx" {
+			defs[i].Image = aws.String(e.srv.RegistryHost() + "/backend-nginx@" + digest)
+		}
+	}
+	next := must(e.ecs.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: live.Family, NetworkMode: live.NetworkMode, Cpu: live.Cpu, Memory: live.Memory, ContainerDefinitions: defs,
+	}))(t)
+	must(e.ecs.UpdateService(e.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("inforum"), Service: aws.String("backend"), TaskDefinition: next.TaskDefinition.TaskDefinitionArn}))(t)
+	e.advance(30 * time.Minute)
+	s := e.service(t, "inforum", "backend")
+	if !hasEvent(s, "deployment failed: tasks failed to start.") || aws.ToString(s.TaskDefinition) != aws.ToString(live.TaskDefinitionArn) {
+		t.Errorf("want a rollback to %s, service runs %s\n%s", aws.ToString(live.TaskDefinitionArn), aws.ToString(s.TaskDefinition), eventLog(s))
 	}
 }

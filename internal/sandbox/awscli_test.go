@@ -1,4 +1,4 @@
-package sim
+package sandbox
 
 import (
 	"encoding/json"
