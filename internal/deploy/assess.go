@@ -16,7 +16,14 @@ type rollout struct {
 	taskDef    string // our task definition ARN
 	previous   string // the ARN a rollback returns to
 	want       int32  // the desired count we set
-	since      time.Time
+	// since is when the waited-for action began, on the local clock; it
+	// drives the poll interval and the timeout, never a comparison with a
+	// time ECS reported (see server).
+	since time.Time
+	// server is ECS's clock as its answers show it; began is our
+	// deployment's createdAt on it, once a snapshot showed it.
+	server serverClock
+	began  time.Time
 	// circuitBreaker: the service has the circuit breaker with rollback on,
 	// so a FAILED deployment of ours is followed by ECS's own rollback.
 	circuitBreaker bool
@@ -46,8 +53,13 @@ type rollout struct {
 	// reported before the rollout and will not repeat (see suppressed).
 	primed     bool
 	placeCause *Cause
-	placeAt    time.Time
-	placeMark  int32
+	// placeCapacity: placeCause is the cluster's room (preflight's domain).
+	placeCapacity bool
+	placeAt       time.Time // on ECS's clock
+	placeMark     int32
+	// running is our deployment's running count at the last snapshot
+	// (-1 before the first): a fall or a stall asks for stopped tasks.
+	running int32
 }
 
 // How long a rollout gets to start a task after ECS reported that it cannot
@@ -83,32 +95,44 @@ type verdict struct {
 
 func newRollout(deployment, taskDef, previous string, want int32, since time.Time, cb bool) *rollout {
 	return &rollout{deployment: deployment, taskDef: taskDef, previous: previous, want: want, since: since,
-		circuitBreaker: cb, seenEvents: map[string]bool{}}
+		circuitBreaker: cb, seenEvents: map[string]bool{}, running: -1}
 }
 
-// assess reads one snapshot of the service, taken at time at.
+// assess reads one snapshot of the service, taken at local time at. Every
+// comparison with a time ECS reported uses ECS's clock (r.server), so a
+// runner whose clock is off, or a sandbox with a clock of its own, reads
+// the same rollout the same way.
 func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	var v verdict
+	r.server.observe(svc, at)
+	now := r.server.now(at)
 	if !r.primed {
 		r.primed = true
-		if c, ok := suppressedPlacement(svc.Events, r.since); ok {
-			r.placeCause, r.placeAt, r.placeMark = &c, at, r.progress(svc)
+		r.began = r.beganOn(svc, at)
+		if c, ok := suppressedPlacement(svc.Events, r.began); ok {
+			r.placeCause, r.placeCapacity, r.placeAt, r.placeMark = &c, true, now, r.progress(svc)
 		}
 	}
-	v.events = r.newEvents(svc.Events)
-	var place *Cause           // the last placement failure in this snapshot
+	v.events = newEvents(r.seenEvents, r.began, svc.Events)
+	var place *reading         // the last placement failure in this snapshot
+	var placeAt time.Time      // when ECS reported it
 	startedAfterPlace := false // ECS started a task after it
 	started := false           // ECS started any task since the last snapshot
+	throttled := false         // ECS's own scheduler is throttled
 	for _, e := range v.events {
 		msg := str(e.Message)
-		c := ClassifyEvent(msg)
+		rd := readEvent(msg)
 		switch {
-		case c.Kind == CannotPlace:
-			place, startedAfterPlace = &c, false
 		case strings.Contains(msg, ") has started "):
 			started, startedAfterPlace = true, true
-		case c.Kind != NotFatal && v.cause.Kind == NotFatal:
-			v.cause = c
+		case rd.class == stuck:
+			place, placeAt, startedAfterPlace = &rd, eventTime(e, now), false
+		case rd.class == stopped:
+			v.checkStopped = true
+		case rd.class == throttledEvent:
+			throttled = true
+		case rd.class == fatal && v.cause.Kind == NotFatal:
+			v.cause = rd.cause
 		}
 	}
 	switch {
@@ -117,25 +141,16 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		// last start) starts its own grace.
 		r.placeCause = nil
 		if place != nil && !startedAfterPlace {
-			r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
+			r.setPlace(place, placeAt, svc)
 		}
 	case place != nil && r.placeCause == nil:
-		r.placeCause, r.placeAt, r.placeMark = place, at, r.progress(svc)
+		r.setPlace(place, placeAt, svc)
 	}
-	if r.placeCause != nil && r.roomComing != nil && r.roomComing(svc) {
-		r.placeAt = at
+	if r.placeCause != nil && (throttled || (r.roomComing != nil && r.roomComing(svc))) {
+		r.placeAt = now
 	} else if r.placeCause != nil {
-		grace, why := placeGraceStuck, ""
-		switch {
-		case r.noRoom && r.progress(svc) == 0:
-			grace, why = 0, " (as preflight warned: before the change no instance had room and no old task could stop for it)"
-		case r.mayStopOld:
-			grace = placeGrace
-		}
-		if why == "" {
-			why = fmt.Sprintf(" (no task started for %s after it)", grace)
-		}
-		if at.Sub(r.placeAt) >= grace && v.cause.Kind == NotFatal {
+		grace, why := r.placeGrace(svc)
+		if now.Sub(r.placeAt) >= grace && v.cause.Kind == NotFatal {
 			v.cause = *r.placeCause
 			v.cause.Message += why
 		}
@@ -150,9 +165,17 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 			primary = d
 		}
 	}
-	if ours != nil && ours.FailedTasks > r.failedTasks {
-		v.checkStopped = true
-		r.failedTasks = ours.FailedTasks
+	if ours != nil {
+		// failedTasks is no reliable trigger: ECS resets the circuit
+		// breaker's count once a task is healthy (resetOnHealthyTask), so a
+		// revision that passes one check and then crashes shows none. A
+		// running count that falls, or stops rising short of the goal, asks
+		// for the stopped tasks of our deployment as well.
+		if ours.FailedTasks > r.failedTasks || (r.running >= 0 && ours.RunningCount < r.want && ours.RunningCount <= r.running) {
+			v.checkStopped = true
+		}
+		r.failedTasks = max(r.failedTasks, ours.FailedTasks)
+		r.running = ours.RunningCount
 	}
 	fail := func(c Cause) verdict {
 		// The deployment's state decides the verdict; an event read in the
@@ -237,6 +260,51 @@ func suppressedPlacement(events []types.ServiceEvent, since time.Time) (Cause, b
 	return Cause{}, false
 }
 
+// setPlace makes a placement failure ECS reported at at the one whose
+// grace runs.
+func (r *rollout) setPlace(rd *reading, at time.Time, svc *types.Service) {
+	c := rd.cause
+	r.placeCause, r.placeCapacity, r.placeAt, r.placeMark = &c, rd.capacity, at, r.progress(svc)
+}
+
+// placeGrace is how long a placement failure may last with no task
+// started before it is the verdict, and the words that say so.
+func (r *rollout) placeGrace(svc *types.Service) (time.Duration, string) {
+	grace := placeGraceStuck
+	switch {
+	case r.placeCapacity && r.noRoom && r.progress(svc) == 0:
+		return 0, " (as preflight warned: before the change no instance had room and no old task could stop for it)"
+	case r.mayStopOld || !r.placeCapacity:
+		// Old tasks may stop to make room; or the reason is not the
+		// cluster's room at all (Fargate capacity, an unknown reason) and
+		// ECS retries on its own.
+		grace = placeGrace
+	}
+	return grace, fmt.Sprintf(" (no task started for %s after it)", grace)
+}
+
+// beganOn is when our deployment began on ECS's clock: its createdAt, or
+// the newest deployment's where ours has none; the local since where no
+// deployment carries a time (ECS always sets createdAt).
+func (r *rollout) beganOn(svc *types.Service, at time.Time) time.Time {
+	var newest time.Time
+	for _, d := range svc.Deployments {
+		if d.CreatedAt == nil {
+			continue
+		}
+		if str(d.Id) == r.deployment {
+			return *d.CreatedAt
+		}
+		if d.CreatedAt.After(newest) {
+			newest = *d.CreatedAt
+		}
+	}
+	if !newest.IsZero() {
+		return newest
+	}
+	return r.since
+}
+
 // progress is how many tasks our deployment has started.
 func (r *rollout) progress(svc *types.Service) int32 {
 	for _, d := range svc.Deployments {
@@ -245,13 +313,6 @@ func (r *rollout) progress(svc *types.Service) int32 {
 		}
 	}
 	return 0
-}
-
-// newEvents returns the events not seen before and not older than the
-// rollout, oldest first. ECS lists the newest first and suppresses repeats
-// for hours, so pier reads state and treats each event as news once.
-func (r *rollout) newEvents(events []types.ServiceEvent) []types.ServiceEvent {
-	return newEvents(r.seenEvents, r.since, events)
 }
 
 // newEvents returns the events whose ids are not in seen and that are not

@@ -118,8 +118,40 @@ func TestAssessEventsOnceAndInOrder(t *testing.T) {
 	if v = r.assess(s, t0); !v.checkStopped {
 		t.Fatal("a new failed task should ask for stopped reasons")
 	}
+	s.Deployments[0].RunningCount = 1
 	if v = r.assess(s, t0); v.checkStopped {
 		t.Fatal("the same failed task asked twice")
+	}
+}
+
+// failedTasks is no reliable trigger (resetOnHealthyTask): a running count
+// that falls, or stops rising short of the goal, asks for stopped tasks too.
+func TestAssessAsksForStoppedTasks(t *testing.T) {
+	inProgress := types.DeploymentRolloutStateInProgress
+	tests := []struct {
+		name    string
+		running []int32 // our deployment's running count, round by round
+		failed  []int32 // its failedTasks
+		want    []bool  // whether each round asks for stopped tasks
+	}{
+		{"rising", []int32{0, 1, 2}, []int32{0, 0, 0}, []bool{false, false, false}},
+		{"crash after the first task ran, failedTasks reset", []int32{0, 1, 0}, []int32{0, 0, 0}, []bool{false, false, true}},
+		{"stops rising short of the goal", []int32{0, 1, 1, 1}, []int32{0, 0, 0, 0}, []bool{false, false, true, true}},
+		{"at the goal a steady count asks nothing", []int32{1, 2, 2}, []int32{0, 0, 0}, []bool{false, false, false}},
+		{"failedTasks rises while the count rises", []int32{0, 1}, []int32{0, 1}, []bool{false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+			for i, n := range tt.running {
+				d := dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, n)
+				d.FailedTasks = tt.failed[i]
+				v := r.assess(svc(2, d), t0.Add(time.Duration(i)*3*time.Second))
+				if v.checkStopped != tt.want[i] {
+					t.Errorf("round %d (running %d, failed %d): checkStopped = %v, want %v", i, n, tt.failed[i], v.checkStopped, tt.want[i])
+				}
+			}
+		})
 	}
 }
 

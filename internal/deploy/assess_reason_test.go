@@ -1,0 +1,127 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// A placement reason is the verdict at once only when waiting cannot change
+// it; capacity and unknown reasons wait for their grace, and an unknown one
+// is reported as ECS wrote it, never as capacity.
+func TestAssessPlacementByReason(t *testing.T) {
+	const more = " For more information, see the Troubleshooting section."
+	tests := []struct {
+		name   string
+		msg    string
+		noRoom bool
+		after  time.Duration // when, after the event was read, it is the verdict
+		kind   Kind
+		has    string
+	}{
+		{"account quota is fatal at once", "(service s) was unable to place a task. Reason: You've reached the limit on the number of tasks you can run concurrently." + more,
+			false, 0, PlacementQuota, "concurrently"},
+		{"deployment configuration stall is fatal at once", "(service s) is unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.",
+			false, 0, DeploymentConfig, "minimumHealthyPercent"},
+		{"capacity on a cluster nothing can free", "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available." + more,
+			false, placeGraceStuck, CannotPlace, "container-instance c1"},
+		{"capacity preflight predicted", "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available." + more,
+			true, 0, CannotPlace, "as preflight warned"},
+		{"an unknown reason waits, even where preflight found no room", "(service s) was unable to place a task. Reason: The moon is in the wrong phase." + more,
+			true, placeGrace, PlacementOther, "The moon is in the wrong phase"},
+		{"Fargate capacity waits", "(service s) was unable to place a task. Reason: Capacity is unavailable at this time. Please try again later or in a different availability zone." + more,
+			false, placeGrace, CapacityUnavailable, "Capacity is unavailable"},
+	}
+	snap := func(events ...types.ServiceEvent) *types.Service {
+		s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+		s.Events = events
+		return s
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+			r.noRoom = tt.noRoom
+			read := t0.Add(3 * time.Second)
+			v := r.assess(snap(event("p", 3*time.Second, tt.msg)), read)
+			if tt.after > 0 {
+				if v.state != waiting {
+					t.Fatalf("failed when ECS first said it: %+v", v.cause)
+				}
+				if v = r.assess(snap(), read.Add(tt.after-time.Second)); v.state != waiting {
+					t.Fatalf("failed before its grace: %+v", v.cause)
+				}
+				v = r.assess(snap(), read.Add(tt.after))
+			}
+			if v.state != failed || v.cause.Kind != tt.kind || !strings.Contains(v.cause.Message, tt.has) {
+				t.Fatalf("state %d cause %+v, want kind %q mentioning %q", v.state, v.cause, tt.kind, tt.has)
+			}
+		})
+	}
+}
+
+// ECS's scheduler being throttled is not a placement verdict: its grace
+// starts again once ECS stops saying so.
+func TestAssessThrottledSchedulerHoldsThePlacementGrace(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0))
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	s.Events = []types.ServiceEvent{event("p", time.Second, place)}
+	r.assess(s, t0.Add(time.Second))
+	s.Events = []types.ServiceEvent{event("th", 20*time.Second, "(service s) operations are being throttled. Will try again later."), event("p", time.Second, place)}
+	if v := r.assess(s, t0.Add(20*time.Second)); v.state != waiting {
+		t.Fatalf("failed while ECS was throttled: %+v", v.cause)
+	}
+	if v := r.assess(s, t0.Add(20*time.Second+placeGraceStuck-time.Second)); v.state != waiting {
+		t.Fatalf("the grace did not start again after the throttling: %+v", v.cause)
+	}
+	if v := r.assess(s, t0.Add(20*time.Second+placeGraceStuck)); v.state != failed || v.cause.Kind != CannotPlace {
+		t.Fatalf("state %d cause %+v, want the placement failure", v.state, v.cause)
+	}
+}
+
+// The runner's clock an hour off either way (or a sandbox on a clock of its
+// own) changes nothing: which events are news and when a placement failure
+// is the verdict are read on ECS's clock. The rollout fails in the same
+// round as with the clocks in step, and the events before it stay history.
+func TestAssessReadsTimesOnECSClock(t *testing.T) {
+	place := "(service s) was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance c1) has insufficient CPU units available."
+	old := "(service s) is unable to consistently start tasks successfully."
+	verdictRound := func(t *testing.T, offset time.Duration) int {
+		t.Helper()
+		local := func(d time.Duration) time.Time { return t0.Add(d + offset) }
+		r := newRollout("ecs-svc/new", tdNew, tdOld, 2, local(0), false)
+		ours := dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0)
+		ours.CreatedAt, ours.UpdatedAt = aws.Time(t0), aws.Time(t0)
+		history := event("h", -10*time.Minute, old)
+		for round := 1; round <= 40; round++ {
+			s := svc(2, ours, dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+			s.Events = []types.ServiceEvent{history}
+			if round >= 2 {
+				s.Events = append([]types.ServiceEvent{event("p", 5*time.Second, place)}, s.Events...)
+			}
+			v := r.assess(s, local(time.Duration(round)*3*time.Second))
+			for _, e := range v.events {
+				if str(e.Id) == "h" {
+					t.Fatalf("offset %s: an event from before the rollout was read as news", offset)
+				}
+			}
+			if v.state == failed {
+				if v.cause.Kind != CannotPlace {
+					t.Fatalf("offset %s: cause %+v, want the placement failure", offset, v.cause)
+				}
+				return round
+			}
+		}
+		t.Fatalf("offset %s: no verdict in 40 rounds", offset)
+		return 0
+	}
+	want := verdictRound(t, 0)
+	for _, offset := range []time.Duration{time.Hour, -time.Hour, 400 * 24 * time.Hour} {
+		if got := verdictRound(t, offset); got != want {
+			t.Errorf("local clock off by %s: verdict in round %d, in step round %d", offset, got, want)
+		}
+	}
+}
