@@ -162,39 +162,20 @@ func (r *run) allStopped(ctx context.Context, known map[string]bool) (bool, erro
 	if len(running.TaskArns) > 0 {
 		return false, nil
 	}
-	var token *string
-	var check []string
-	for {
-		out, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
-			DesiredStatus: types.DesiredStatusStopped, NextToken: token})
-		if err != nil {
-			return false, fmt.Errorf("listing stopped tasks of %s: %w", p.Service, awsapi.Explain(err))
-		}
-		for _, a := range out.TaskArns {
-			if !known[a] {
-				check = append(check, a)
-			}
-		}
-		if token = out.NextToken; token == nil {
-			break
+	tasks, err := listStopped(ctx, r.d.ecs, p.Cluster, p.Service, func(a string) bool { return known[a] }, 0)
+	if err != nil {
+		return false, err
+	}
+	all := true
+	for _, t := range tasks {
+		if str(t.LastStatus) == "STOPPED" {
+			known[str(t.TaskArn)] = true
+		} else {
+			all = false
 		}
 	}
-	for i := 0; i < len(check); i += 100 {
-		out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: check[i:min(i+100, len(check))]})
-		if err != nil {
-			return false, fmt.Errorf("describing stopping tasks of %s: %w", p.Service, awsapi.Explain(err))
-		}
-		all := true
-		for _, t := range out.Tasks {
-			if str(t.LastStatus) == "STOPPED" {
-				known[str(t.TaskArn)] = true
-			} else {
-				all = false
-			}
-		}
-		if !all {
-			return false, nil
-		}
+	if !all {
+		return false, nil
 	}
 	return true, nil
 }

@@ -124,27 +124,14 @@ func fill(st *ServiceStatus, s *types.Service, events int) {
 }
 
 func stoppedTasks(ctx context.Context, api awsapi.ECS, cluster, service string, n int) ([]report.StoppedTask, error) {
-	list, err := api.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), ServiceName: aws.String(service), DesiredStatus: types.DesiredStatusStopped})
+	tasks, err := listStopped(ctx, api, cluster, service, nil, describeBatch)
 	if err != nil {
-		return nil, fmt.Errorf("listing stopped tasks of %s: %w", service, awsapi.Explain(err))
+		return nil, err
 	}
-	if len(list.TaskArns) == 0 {
-		return nil, nil
-	}
-	arns := list.TaskArns[:min(len(list.TaskArns), 100)]
-	resp, err := api.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: arns})
-	if err != nil {
-		return nil, fmt.Errorf("describing stopped tasks of %s: %w", service, awsapi.Explain(err))
-	}
-	tasks := resp.Tasks
 	sort.Slice(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
 	var out []report.StoppedTask
 	for _, t := range tasks[:min(len(tasks), n)] {
-		st := report.StoppedTask{ID: taskID(str(t.TaskArn)), Reason: str(t.StoppedReason), StopCode: string(t.StopCode)}
-		for _, c := range t.Containers {
-			st.Containers = append(st.Containers, report.ContainerExit{Name: str(c.Name), ExitCode: c.ExitCode, Reason: str(c.Reason)})
-		}
-		out = append(out, st)
+		out = append(out, stoppedReport(t))
 	}
 	return out, nil
 }

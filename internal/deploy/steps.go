@@ -149,36 +149,16 @@ func (r *run) event(e types.ServiceEvent) {
 
 // stoppedCause reads the tasks of our deployment that stopped since the
 // last look and returns the first fatal cause among them; pending says a
-// task of ours is still stopping, so its reason is read on the next round.
+// task of ours is still stopping (or ECS did not answer), so its reason is
+// read on the next round.
 func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pending bool) {
 	p := r.t.Plan
-	list, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
-		DesiredStatus: types.DesiredStatusStopped})
-	if err != nil || len(list.TaskArns) == 0 {
-		return Cause{}, err != nil
-	}
-	var fresh []string
-	for _, a := range list.TaskArns {
-		if !r.stopSeen[a] {
-			fresh = append(fresh, a)
-		}
-	}
-	if len(fresh) > 100 {
-		fresh = fresh[:100]
-	}
-	if len(fresh) == 0 {
-		return Cause{}, false
-	}
-	out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: fresh})
+	tasks, err := listStopped(ctx, r.d.ecs, p.Cluster, p.Service, func(a string) bool { return r.stopSeen[a] }, 0)
 	if err != nil {
 		return Cause{}, true
 	}
-	for _, t := range out.Tasks {
-		ours := str(t.StartedBy) == ro.deployment
-		if str(t.StartedBy) == "" {
-			ours = str(t.TaskDefinitionArn) == ro.taskDef && t.CreatedAt != nil && !t.CreatedAt.Before(ro.since)
-		}
-		if !ours {
+	for _, t := range tasks {
+		if !ro.ours(t) {
 			r.stopSeen[str(t.TaskArn)] = true
 			continue
 		}
@@ -187,11 +167,7 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 			continue
 		}
 		r.stopSeen[str(t.TaskArn)] = true
-		st := report.StoppedTask{ID: taskID(str(t.TaskArn)), Reason: str(t.StoppedReason), StopCode: string(t.StopCode)}
-		for _, c := range t.Containers {
-			st.Containers = append(st.Containers, report.ContainerExit{Name: str(c.Name), ExitCode: c.ExitCode, Reason: str(c.Reason)})
-		}
-		r.rep.StoppedTasks = append(r.rep.StoppedTasks, st)
+		r.rep.StoppedTasks = append(r.rep.StoppedTasks, stoppedReport(t))
 		if c := ClassifyStoppedTask(t); c.Kind != NotFatal && first.Kind == NotFatal {
 			first = c
 			r.d.emit(r.name(), report.Warn, "stopped task: "+c.Message)
@@ -203,30 +179,16 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 // stopping reports whether a task of the service is on its way to STOPPED
 // (ECS decided to stop it; it drains from its target group or its
 // containers are exiting): the room it holds comes free when it gets there.
-// It reads state, two calls at most, and only while a placement failure
-// waits for its verdict. An error counts as no: the grace runs on.
+// It reads state, and only while a placement failure waits for its
+// verdict. An error counts as no: the grace runs on.
 func (r *run) stopping(ctx context.Context) bool {
 	p := r.t.Plan
-	list, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
-		DesiredStatus: types.DesiredStatusStopped})
-	if err != nil {
-		return false
-	}
-	var check []string
-	for _, a := range list.TaskArns {
-		if !r.gone[a] {
-			check = append(check, a)
-		}
-	}
-	if len(check) == 0 {
-		return false
-	}
-	out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: check[:min(len(check), 100)]})
+	tasks, err := listStopped(ctx, r.d.ecs, p.Cluster, p.Service, func(a string) bool { return r.gone[a] }, 0)
 	if err != nil {
 		return false
 	}
 	coming := false
-	for _, t := range out.Tasks {
+	for _, t := range tasks {
 		if str(t.LastStatus) == "STOPPED" {
 			r.gone[str(t.TaskArn)] = true
 		} else {

@@ -106,6 +106,7 @@ type StoppedTask struct {
 	ID         string          `json:"id"`
 	Reason     string          `json:"reason"`
 	StopCode   string          `json:"stopCode,omitempty"`
+	Stopped    time.Time       `json:"stoppedAt,omitzero"`
 	Containers []ContainerExit `json:"containers,omitempty"`
 }
 
