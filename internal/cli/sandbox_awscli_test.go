@@ -17,23 +17,17 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"github.com/pier-deploy/pier/internal/integration"
+	"github.com/pier-deploy/pier/internal/sim/simtest"
 )
 
-// sandboxAWSCLI finds Debian's aws CLI: a missing CLI skips the test, unless
-// PIER_INTEGRATION=1 says this machine must have it.
+// sandboxAWSCLI finds the aws CLI, Debian's first (/usr/bin/aws) and else the one
+// on PATH (pip's v1 prints timestamps as numbers; this test reads none). A missing
+// CLI skips the test, unless PIER_INTEGRATION=1 says this machine must have it.
 func sandboxAWSCLI(t *testing.T) string {
 	t.Helper()
-	if path, err := exec.LookPath("aws"); err == nil {
-		return path
-	}
-	if _, err := os.Stat("/usr/bin/aws"); err == nil {
-		return "/usr/bin/aws"
-	}
-	if os.Getenv("PIER_INTEGRATION") == "1" {
-		t.Fatal("PIER_INTEGRATION=1 but the aws CLI is missing (apt-get install awscli)")
-	}
-	t.Skip("the aws CLI is not installed (apt-get install awscli)")
-	return ""
+	return integration.Program(t, "awscli", simtest.DebianAWS, "aws")
 }
 
 // Debian's aws CLI, a second client independent of the Go SDK, pointed at

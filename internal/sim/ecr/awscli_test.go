@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pier-deploy/pier/internal/sim/simtest"
 )
@@ -22,9 +21,9 @@ func TestAWSCLI(t *testing.T) {
 	}
 	var created struct {
 		Repository struct {
-			RepositoryURI              string `json:"repositoryUri"`
-			ImageTagMutability         string `json:"imageTagMutability"`
-			CreatedAt                  string `json:"createdAt"`
+			RepositoryURI              string          `json:"repositoryUri"`
+			ImageTagMutability         string          `json:"imageTagMutability"`
+			CreatedAt                  json.RawMessage `json:"createdAt"`
 			ImageScanningConfiguration struct {
 				ScanOnPush bool `json:"scanOnPush"`
 			} `json:"imageScanningConfiguration"`
@@ -34,7 +33,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Fatalf("create-repository printed %s: %v", out, err)
 	}
 	r := created.Repository
-	at, perr := time.Parse(time.RFC3339, r.CreatedAt)
+	at, perr := simtest.Timestamp(r.CreatedAt)
 	if r.RepositoryURI != e.host+"/inforum/frontend" || r.ImageTagMutability != "IMMUTABLE" || !r.ImageScanningConfiguration.ScanOnPush ||
 		perr != nil || !at.Equal(e.clock.Now()) {
 		t.Errorf("created %+v (createdAt: %v)", r, perr)

@@ -8,9 +8,13 @@ package simtest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +80,30 @@ func (c *CLI) Output(tb testing.TB, args ...string) []byte {
 		tb.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	return []byte(out)
+}
+
+// Timestamp reads a timestamp as the aws CLI prints it in JSON. Version 2 prints
+// ISO 8601 text ("2026-11-21T10:00:00+00:00"); version 1, which pip installs and
+// which may be the aws on PATH, prints seconds since the epoch as a number
+// (1795255200 or 1795255200.123). Both are what the CLI is documented to print
+// for its version, so a test accepts either.
+func Timestamp(raw json.RawMessage) (time.Time, error) {
+	s := strings.TrimSpace(string(raw))
+	if strings.HasPrefix(s, `"`) {
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return time.Time{}, fmt.Errorf("reading the CLI's timestamp %s: %w", s, err)
+		}
+		t, err := time.Parse(time.RFC3339Nano, text)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("reading the CLI's timestamp %s as ISO 8601 (aws CLI v2): %w", s, err)
+		}
+		return t, nil
+	}
+	secs, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the CLI's timestamp %s as seconds since the epoch (aws CLI v1): %w", s, err)
+	}
+	whole := math.Floor(secs)
+	return time.Unix(int64(whole), int64(math.Round((secs-whole)*1e9))).UTC(), nil
 }
