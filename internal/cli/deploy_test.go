@@ -20,11 +20,17 @@ const inforumYAML = "../../testdata/inforum/pier.yaml"
 type sandboxEnv struct {
 	srv    *sim.Server
 	getenv func(string) string
+	file   string // the pipeline file, inforumYAML unless newSandboxEnvFor says otherwise
 }
 
 func newSandboxEnv(t *testing.T, opts ...sim.Option) *sandboxEnv {
 	t.Helper()
-	f, err := config.Load(inforumYAML, func(string) string { return "" })
+	return newSandboxEnvFor(t, inforumYAML, opts...)
+}
+
+func newSandboxEnvFor(t *testing.T, file string, opts ...sim.Option) *sandboxEnv {
+	t.Helper()
+	f, err := config.Load(file, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +42,7 @@ func newSandboxEnv(t *testing.T, opts ...sim.Option) *sandboxEnv {
 	}
 	t.Cleanup(func() { srv.Close() })
 	cache := t.TempDir()
-	return &sandboxEnv{srv: srv, getenv: func(k string) string {
+	return &sandboxEnv{srv: srv, file: file, getenv: func(k string) string {
 		if k == "PIER_CACHE" {
 			return cache
 		}
@@ -50,7 +56,7 @@ func (s *sandboxEnv) w() *sim.World { return s.srv.World() }
 func (s *sandboxEnv) run(t *testing.T, cmd string, args ...string) (int, string, string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: s.getenv, Globals: Globals{File: inforumYAML, Output: "text"}}
+	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: s.getenv, Globals: Globals{File: s.file, Output: "text"}}
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--output" {
 			env.Output = args[i+1]

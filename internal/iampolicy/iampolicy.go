@@ -73,6 +73,9 @@ type Service struct {
 	Name    string           // ECS service name
 	Cluster string           // cluster name or ARN
 	Task    *taskdef.TaskDef // its task definition, as the file gives it
+	// KeepRevisions is the service's keepRevisions: above 0, pier deregisters
+	// the revisions it no longer keeps.
+	KeepRevisions int
 }
 
 // ecrHost matches an ECR registry host: account, region and the partition's suffix.
@@ -100,9 +103,10 @@ func For(f *config.File, services []Service) (*Policy, []Warning) {
 	var (
 		clusters, serviceARNs, tasks, instances []string
 		roles                                   []string
-		tagged                                  bool
+		tagged, retains                         bool
 	)
 	for _, s := range services {
+		retains = retains || s.KeepRevisions > 0
 		cluster := s.Cluster
 		if strings.HasPrefix(cluster, "arn:") {
 			// A cluster given by ARN names its own account and region.
@@ -162,7 +166,7 @@ func For(f *config.File, services []Service) (*Policy, []Warning) {
 	add("EcrLogin", []string{"ecr:GetAuthorizationToken"}, []string{"*"}, nil)
 	push := []string{
 		"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
-		"ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer",
+		"ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer",
 		"ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
 	}
 	if f.CreateRepositories {
@@ -171,9 +175,12 @@ func For(f *config.File, services []Service) (*Policy, []Warning) {
 	add("EcrPushImages", push, repos, nil)
 	add("EcrPullBaseImages", []string{"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}, without(baseRepos, repos), nil)
 
-	add("EcsTaskDefinitionsNoResourceLevelPermissions", []string{
-		"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition",
-	}, []string{"*"}, nil)
+	taskDefs := []string{"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:RegisterTaskDefinition"}
+	if retains {
+		// Only keepRevisions deregisters: without it pier never removes a revision.
+		taskDefs = append(taskDefs, "ecs:DeregisterTaskDefinition")
+	}
+	add("EcsTaskDefinitionsNoResourceLevelPermissions", taskDefs, []string{"*"}, nil)
 	if tagged {
 		add("EcsTagTaskDefinitionsOnRegister", []string{"ecs:TagResource"}, []string{"*"},
 			map[string]map[string][]string{"StringEquals": {"ecs:CreateAction": {"RegisterTaskDefinition"}}})
@@ -351,7 +358,7 @@ func Load(f *config.File) ([]Service, error) {
 		if cluster == "" {
 			cluster = f.Cluster
 		}
-		out = append(out, Service{Name: name, Cluster: cluster, Task: td})
+		out = append(out, Service{Name: name, Cluster: cluster, Task: td, KeepRevisions: s.KeepRevisions})
 	}
 	return out, nil
 }

@@ -76,6 +76,11 @@ var dataPlane = []string{
 // except the registry data plane, tagging on registration and iam:PassRole.
 func TestCoversEveryCallPierMakes(t *testing.T) {
 	f, services := inforum(t)
+	if p, _ := For(f, services); slices.Contains(p.Actions(), "ecs:DeregisterTaskDefinition") {
+		t.Error("the policy allows ecs:DeregisterTaskDefinition, but no service of the file keeps revisions")
+	}
+	// With keepRevisions pier deregisters old revisions: the whole surface is called.
+	services[0].KeepRevisions = 5
 	p, _ := For(f, services)
 	var calls []string
 	// Every interface through which pier calls AWS: awsapi's, and the narrower ones

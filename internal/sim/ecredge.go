@@ -32,5 +32,10 @@ func (w *World) attachRegistryHost(host string) {
 func (w *World) serveECR(rw http.ResponseWriter, r *http.Request) { w.ecr.ServeHTTP(rw, r) }
 
 func (w *World) serveRegistry(rw http.ResponseWriter, r *http.Request) {
+	if action := RegistryAction(r.Method, r.URL.Path); action != "" {
+		w.mu.Lock()
+		w.count("registry." + action)
+		w.mu.Unlock()
+	}
 	w.ecr.Registry().ServeHTTP(rw, r)
 }

@@ -35,7 +35,7 @@
 // # Reading what happened
 //
 // w.Calls() counts API calls by "ecs.Op", "ecr.Op", "elbv2.Op" (faulted ones
-// included); w.MountHolders and w.MaxMountHolders report the exclusive-mount
+// included) and registry requests by "registry.<ECR IAM action>"; w.MountHolders and w.MaxMountHolders report the exclusive-mount
 // recorder; w.MaxLiveTasks(cluster, service) the most tasks of a service
 // starting or running at once; w.Events(cluster, service) its event messages;
 // w.ECR() and w.ELBv2() the edge services (registry counters, target states).
