@@ -25,6 +25,9 @@ const (
 	ExitRolledBack = 3
 	// ExitNotRestored: a deploy failed and the service could not be restored.
 	ExitNotRestored = 4
+	// ExitNotStarted: ECS accepted the update but started no deployment of
+	// the new revision; the service still runs (or is set back to) the one it ran.
+	ExitNotStarted = 5
 )
 
 // Globals are the flags every command accepts before or after its name.
@@ -217,7 +220,8 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'pier <command> --help' for a command's flags.")
 	fmt.Fprintln(w, "Exit codes: 0 ok, 1 the work failed, 2 usage or input error (plan --detailed-exitcode: changes),")
-	fmt.Fprintln(w, "3 deploy or rollback failed and the services were put back, 4 failed and not restored.")
+	fmt.Fprintln(w, "3 deploy or rollback failed and the services were put back, 4 failed and not restored,")
+	fmt.Fprintln(w, "5 ECS started no deployment of the new revision (the service still runs the one it ran).")
 }
 
 func printCommandHelp(w io.Writer, c *command, env *Env) {

@@ -34,7 +34,8 @@ health checks) are classified within one poll interval, and the service is rolle
 Services with strategy: recreate are scaled to 0 before the new revision starts.
 
 Exit codes: 0 success or nothing to do; 1 failed before changing anything; 2 usage or input
-error; 3 failed and rolled back (verified steady); 4 failed and not restored.
+error; 3 failed and rolled back (verified steady); 4 failed and not restored; 5 ECS started
+no deployment of the new revision within a few poll rounds (the service still runs the one it ran).
 Progress goes to stderr (phases start with "==> "); the report goes to stdout (--output json:
 one JSON document, also on failure).`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {

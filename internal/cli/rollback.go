@@ -20,7 +20,7 @@ func init() {
 runs, with its strategy: rolling services are updated and watched like a deploy; recreate
 services are scaled to 0, every task confirmed STOPPED, then started on the older revision.
 Exit codes as for deploy: 0 done, 1 failed before changing anything, 3 failed and put back,
-4 failed and not restored.`,
+4 failed and not restored, 5 ECS started no deployment of the older revision.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			sb := bindSandbox(fs)
 			timeout := durationFlag(fs, "timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")

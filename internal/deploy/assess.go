@@ -27,6 +27,11 @@ type rollout struct {
 	// circuitBreaker: the service has the circuit breaker with rollback on,
 	// so a FAILED deployment of ours is followed by ECS's own rollback.
 	circuitBreaker bool
+	// follow, when set, finds our deployment by what the service had
+	// before the UpdateService (see following); runs is the revision the
+	// service still ran when none of ours appeared.
+	follow *following
+	runs   string
 
 	seenEvents  map[string]bool
 	failedTasks int32 // our deployment's failedTasks at the last snapshot
@@ -155,15 +160,9 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 			v.cause.Message += why
 		}
 	}
-	var ours, primary *types.Deployment
-	for i := range svc.Deployments {
-		d := &svc.Deployments[i]
-		if str(d.Id) == r.deployment {
-			ours = d
-		}
-		if str(d.Status) == "PRIMARY" {
-			primary = d
-		}
+	ours, primary := r.deployments(svc)
+	if ours == nil && r.deployment == "" && r.follow != nil {
+		return r.notStarted(v, svc, primary)
 	}
 	if ours != nil {
 		// failedTasks is no reliable trigger: ECS resets the circuit

@@ -261,6 +261,11 @@ type run struct {
 	// wait of the run (scale-down, rollout, health check, rollback) shares
 	// it, so each event is printed once, as it appears.
 	seen map[string]bool
+	// last is the newest look at the service (a poll round, or the read
+	// before an UpdateService); pending is what that read knew, for the
+	// wait that follows the update.
+	last    *types.Service
+	pending *following
 }
 
 func (r *run) name() string { return r.t.Plan.Name }
@@ -289,9 +294,15 @@ func (r *run) do(ctx context.Context) report.Service {
 }
 
 // watch follows a deployment with the run's shared record of seen events.
+// The deployment it follows is the one the run's last UpdateService of
+// taskDef started (see following), whatever id the answer's PRIMARY had.
 func (r *run) watch(deployment, taskDef, previous string, want int32, since time.Time, cb bool) *rollout {
 	ro := newRollout(deployment, taskDef, previous, want, since, cb)
 	ro.seenEvents = r.seen
+	if f := r.pending; f != nil && deployment == "" {
+		ro.follow = f
+	}
+	r.pending = nil
 	return ro
 }
 
@@ -328,6 +339,9 @@ func (r *run) begin(ctx context.Context) (string, bool) {
 }
 
 func (r *run) finish(o report.Outcome, c Cause) {
+	if o == report.RolledBack && c.Kind == NoDeployment {
+		o = report.NotStarted // restored, but the cause is ECS's silence: its own exit code
+	}
 	r.rep.Outcome = o
 	r.rep.Cause = c.Message
 	switch o {

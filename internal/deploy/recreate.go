@@ -58,7 +58,7 @@ func (r *run) recreate(ctx context.Context) {
 		return
 	}
 	r.rep.Deployment = id
-	r.d.emit(r.name(), report.Note, fmt.Sprintf("started %s with desired count %d: deployment %s", shortTD(taskDef), p.DesiredCount.New, id))
+	r.d.emit(r.name(), report.Note, fmt.Sprintf("started %s with desired count %d: deployment %s", shortTD(taskDef), p.DesiredCount.New, depName(id)))
 	// The circuit breaker's own rollback would start an old task beside a
 	// stopping new one; pier reverses itself instead, so it is not awaited.
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
@@ -95,7 +95,7 @@ func (r *run) recreateBack(ctx context.Context, cause Cause, drain bool) {
 		r.finish(report.NotRestored, Cause{cause.Kind, fmt.Sprintf("%s; restoring %s failed: %v; the service is at desired count 0: run `pier rollback %s`", cause.Message, p.Current, err, p.Name)})
 		return
 	}
-	r.d.emit(r.name(), report.Note, fmt.Sprintf("restoring %s with desired count %d: deployment %s", p.Current, p.DesiredCount.Old, id))
+	r.d.emit(r.name(), report.Note, fmt.Sprintf("restoring %s with desired count %d: deployment %s", p.Current, p.DesiredCount.Old, depName(id)))
 	if ok, state := r.waitRestored(ctx, id, since); !ok {
 		r.endPhase("failed")
 		r.finish(report.NotRestored, Cause{cause.Kind, cause.Message + "; restoring " + p.Current.String() + " did not settle: " + state})
@@ -130,7 +130,7 @@ func (r *run) waitStopped(ctx context.Context) (bool, string) {
 			}
 			continue
 		}
-		state = describeState(s.svc)
+		state, r.last = describeState(s.svc), s.svc
 		r.reportEvents(s.svc, since)
 		if drained(s.svc) {
 			ok, err := r.allStopped(ctx, stopped)

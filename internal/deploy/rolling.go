@@ -34,7 +34,7 @@ func (r *run) rolling(ctx context.Context) {
 	}
 	r.rep.Deployment = id
 	defer r.d.busy(p.Cluster)()
-	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, id))
+	r.d.emit(r.name(), report.Note, fmt.Sprintf("updated %s to %s, desired count %d: deployment %s", p.Service, shortTD(taskDef), p.DesiredCount.New, depName(id)))
 	r.startPhase("rollout")
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, p.Deployment.CircuitBreaker && p.Deployment.Rollback)
 	floor := (int64(p.DesiredCount.New)*int64(p.Deployment.MinimumHealthyPercent) + 99) / 100
@@ -49,6 +49,16 @@ func (r *run) rolling(ctx context.Context) {
 		return
 	}
 	switch v.cause.Kind {
+	case NoDeployment:
+		// Nothing of ours runs. If the service still runs the revision it
+		// ran, the rollback below sets it back to that one too, so that a
+		// deployment ECS starts late cannot move it after pier reported;
+		// if it runs another, someone else deploys.
+		if ro.runs != p.Current.Arn {
+			r.rep.Final = revision(ro.runs)
+			r.finish(report.NotRestored, Cause{NoDeployment, v.cause.Message + ", not " + p.Current.String() + ": " + describeState(last)})
+			return
+		}
 	case Superseded:
 		if last != nil {
 			r.rep.Final = revision(primaryTD(last))
@@ -67,6 +77,9 @@ func (r *run) rolling(ctx context.Context) {
 // says why, and returns the verdict for the strategy to reverse.
 func (r *run) settle(ctx context.Context, ro *rollout) (verdict, *types.Service, bool) {
 	v, last := r.wait(ctx, ro, r.timeout(), !r.t.FinishOnCancel)
+	if ro.deployment != "" {
+		r.rep.Deployment = ro.deployment
+	}
 	if v.state == completed {
 		if c := r.healthCheck(ctx, true); c.Kind != NotFatal {
 			v = verdict{state: failed, cause: c}
@@ -111,7 +124,7 @@ func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service
 			r.finish(report.NotRestored, Cause{failure.cause.Kind, failure.cause.Message + "; rolling back failed: " + err.Error() + "; " + describeState(last)})
 			return
 		}
-		r.d.emit(r.name(), report.Note, fmt.Sprintf("rolling back to %s: deployment %s", p.Current, id))
+		r.d.emit(r.name(), report.Note, fmt.Sprintf("rolling back to %s: deployment %s", p.Current, depName(id)))
 	} else {
 		r.d.emit(r.name(), report.Note, fmt.Sprintf("ECS's circuit breaker is rolling back to %s: waiting for deployment %s", p.Current, id))
 	}
@@ -144,7 +157,7 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 			}
 			continue
 		}
-		last = s.svc
+		last, r.last = s.svc, s.svc
 		v := ro.assess(s.svc, s.at)
 		for _, e := range v.events {
 			r.event(e)

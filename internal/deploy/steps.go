@@ -47,14 +47,19 @@ func (r *run) target(ctx context.Context) (string, error) {
 }
 
 // update calls UpdateService and returns the id of the deployment it
-// created (the PRIMARY deployment of the answer).
+// started: the deployment of taskDef that was not there before the call
+// (see following), which may be "" when the answer does not show it yet;
+// the wait that follows looks for it. The answer's PRIMARY is no proof.
 func (r *run) update(ctx context.Context, taskDef string, count int32, force bool) (string, error) {
 	p := r.t.Plan
 	in := &ecs.UpdateServiceInput{Cluster: aws.String(p.Cluster), Service: aws.String(p.Service),
 		DesiredCount: aws.Int32(count), ForceNewDeployment: force}
+	var f *following
 	if taskDef != "" {
 		in.TaskDefinition = aws.String(taskDef)
+		f = r.beforeUpdate(ctx, taskDef, force)
 	}
+	r.pending = nil
 	out, err := r.d.ecs.UpdateService(ctx, in)
 	if err != nil {
 		what := fmt.Sprintf("desired count %d", count)
@@ -64,14 +69,16 @@ func (r *run) update(ctx context.Context, taskDef string, count int32, force boo
 		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, awsapi.Explain(err))
 	}
 	r.rep.Updated = true
-	if taskDef != "" {
-		r.rep.Final = revision(taskDef) // what the service runs from now on, whatever happens next
+	if f == nil {
+		return "", nil
 	}
-	for _, d := range out.Service.Deployments {
-		if str(d.Status) == "PRIMARY" {
+	r.rep.Final = revision(taskDef) // what the service runs from now on, whatever happens next
+	if out.Service != nil {
+		if d := f.pick(out.Service.Deployments, taskDef); d != nil {
 			return str(d.Id), nil
 		}
 	}
+	r.pending = f
 	return "", nil
 }
 
@@ -85,9 +92,9 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 	for {
 		s := r.d.poll.next(ctx, r.t.Plan.Cluster, r.t.Plan.Service, ro.since)
 		if cancelled, over := r.d.cancelled(); over || (cancelled && stopOnCancel) {
-			c := Cause{Cancelled, "cancelled while waiting for deployment " + ro.deployment}
+			c := Cause{Cancelled, "cancelled while waiting for deployment " + ro.name()}
 			if over {
-				c.Message = "the grace period after cancel ended while waiting for deployment " + ro.deployment
+				c.Message = "the grace period after cancel ended while waiting for deployment " + ro.name()
 			}
 			return verdict{state: failed, cause: c}, last
 		}
@@ -108,7 +115,7 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 			}
 			return verdict{state: failed, cause: Cause{APIError, s.err.Error()}}, last
 		}
-		last = s.svc
+		last, r.last = s.svc, s.svc
 		v := ro.assess(s.svc, s.at)
 		for _, e := range v.events {
 			r.event(e)
@@ -132,7 +139,7 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 		}
 		if s.at.After(deadline) {
 			return verdict{state: failed, cause: Cause{TimedOut, fmt.Sprintf("timed out after %s waiting for deployment %s: %s",
-				timeout, ro.deployment, describeState(s.svc))}}, last
+				timeout, ro.name(), describeState(s.svc))}}, last
 		}
 	}
 }

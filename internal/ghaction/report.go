@@ -85,7 +85,7 @@ func FromRun(r *report.Run, sandbox bool) (Outputs, Summary) {
 				Failed: ph.Result != "" && ph.Result != "ok",
 			})
 		}
-		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotRestored {
+		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotStarted || sv.Outcome == report.NotRestored {
 			s.Failures = append(s.Failures, failureOf(sv))
 			failedCauses[sv.Cause] = true
 		}
@@ -119,7 +119,7 @@ func toRevision(sv report.Service) string {
 
 func outcomeText(sv report.Service) string {
 	icon := map[report.Outcome]string{
-		report.Success: "✅", report.NoChanges: "➖", report.RolledBack: "↩️", report.Failed: "❌", report.NotRestored: "🛑",
+		report.Success: "✅", report.NoChanges: "➖", report.RolledBack: "↩️", report.Failed: "❌", report.NotStarted: "⏸️", report.NotRestored: "🛑",
 	}[sv.Outcome]
 	return strings.TrimSpace(icon + " " + string(sv.Outcome))
 }
@@ -214,7 +214,7 @@ func ServiceGroups(log io.Writer, w *Writer, r *report.Run) {
 			fmt.Fprintf(log, "stopped task %s: %s\n", t.ID, t.Reason)
 		}
 		w.EndGroup()
-		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotRestored {
+		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotStarted || sv.Outcome == report.NotRestored {
 			w.ErrorTitled("pier: "+sv.Name+" "+string(sv.Outcome), nonEmpty(sv.Cause, "no cause recorded; the log group "+sv.Name+" has the events"))
 		}
 	}

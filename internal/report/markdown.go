@@ -77,7 +77,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan) error {
 	return err
 }
 
-var outcomeIcon = map[Outcome]string{Success: "✅", NoChanges: "➖", RolledBack: "↩️", Failed: "❌", NotRestored: "🛑"}
+var outcomeIcon = map[Outcome]string{Success: "✅", NoChanges: "➖", RolledBack: "↩️", Failed: "❌", NotStarted: "⏸️", NotRestored: "🛑"}
 
 // RunMarkdown renders a run for a GitHub step summary: images with digests and
 // upload cost, services with revisions and outcome, causes, and the events.

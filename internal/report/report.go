@@ -22,12 +22,16 @@ const (
 	RolledBack Outcome = "rolled-back"
 	// Failed: the deploy failed before anything was changed on this service.
 	Failed Outcome = "failed"
+	// NotStarted: ECS accepted the update but started no deployment of the
+	// revision pier set; the service still runs (or is back on) the one it
+	// ran, which Final names.
+	NotStarted Outcome = "not-started"
 	// NotRestored: the deploy failed and the service is not back on its
 	// previous revision; Cause says what state ECS is in.
 	NotRestored Outcome = "not-restored"
 )
 
-var severity = map[Outcome]int{NoChanges: 0, Success: 1, Failed: 2, RolledBack: 3, NotRestored: 4}
+var severity = map[Outcome]int{NoChanges: 0, Success: 1, Failed: 2, RolledBack: 3, NotStarted: 4, NotRestored: 5}
 
 // Worse returns the more severe of two outcomes.
 func Worse(a, b Outcome) Outcome {
@@ -154,9 +158,12 @@ func Aggregate(services []Service) Outcome {
 
 // ExitCode is the process exit code for an outcome: 0 success or no
 // changes, 1 failed before changing anything, 3 rolled back (verified
-// steady on the previous revision), 4 not restored.
+// steady on the previous revision), 4 not restored, 5 ECS started no
+// deployment of the new revision (the service runs the one it ran).
 func (o Outcome) ExitCode() int {
 	switch o {
+	case NotStarted:
+		return 5
 	case Failed:
 		return 1
 	case RolledBack:

@@ -1,0 +1,168 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// NoDeployment is the cause when ECS accepted an UpdateService but no
+// deployment of the revision pier set appeared within noDeploymentRounds
+// poll rounds: the service still runs what it ran, and that is no success.
+const NoDeployment Kind = "no-deployment"
+
+// noDeploymentRounds is how many snapshots may show no deployment of ours
+// before that is the verdict. ECS creates the deployment within the
+// UpdateService call, but its reads are eventually consistent.
+const noDeploymentRounds = 4
+
+// following is what pier knew of the service just before an UpdateService
+// that names a task definition, so that only a deployment that call
+// started counts as ours: the PRIMARY of the answer is no proof (an
+// eventually consistent read may still show the one from before).
+type following struct {
+	// before holds the ids of the deployments the service had.
+	before map[string]bool
+	// notBefore is the newest createdAt or updatedAt of those deployments,
+	// on ECS's clock: a deployment the call started is not older. Zero when
+	// ECS gave no times. The local clock is never compared with it.
+	notBefore time.Time
+	// expectNew: the call starts a new deployment (another revision, or
+	// forceNewDeployment). Otherwise (a new desired count only) ours is the
+	// PRIMARY of that revision, as ECS keeps it.
+	expectNew bool
+	// was is the revision the service ran before the call.
+	was string
+	// absent counts the snapshots that showed no deployment of ours.
+	absent int
+}
+
+// newFollowing reads the deployments of svc as they were before the call.
+func newFollowing(svc *types.Service, taskDef string, force bool) *following {
+	f := &following{before: map[string]bool{}}
+	if svc == nil {
+		f.expectNew = true
+		return f
+	}
+	f.was = str(svc.TaskDefinition)
+	for _, d := range svc.Deployments {
+		f.before[str(d.Id)] = true
+		if str(d.Status) == "PRIMARY" && d.TaskDefinition != nil {
+			f.was = str(d.TaskDefinition)
+		}
+		for _, t := range []*time.Time{d.CreatedAt, d.UpdatedAt} {
+			if t != nil && t.After(f.notBefore) {
+				f.notBefore = *t
+			}
+		}
+	}
+	f.expectNew = force || f.was != taskDef
+	return f
+}
+
+// beforeUpdate reads the service just before an UpdateService that sets
+// taskDef. When ECS does not answer, the last snapshot of the run stands
+// in, else the deployments the plan saw.
+func (r *run) beforeUpdate(ctx context.Context, taskDef string, force bool) *following {
+	p := r.t.Plan
+	out, err := r.d.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(p.Cluster), Services: []string{p.Service}})
+	if err == nil && len(out.Services) == 1 {
+		r.last = &out.Services[0]
+	}
+	if r.last != nil {
+		return newFollowing(r.last, taskDef, force)
+	}
+	f := newFollowing(nil, taskDef, force)
+	for _, id := range p.Observed.Deployments {
+		f.before[id] = true
+	}
+	f.was = p.Current.Arn
+	f.expectNew = force || f.was != taskDef
+	return f
+}
+
+// pick finds the deployment of taskDef that f's call started, or nil.
+func (f *following) pick(deps []types.Deployment, taskDef string) *types.Deployment {
+	var best *types.Deployment
+	for i := range deps {
+		d := &deps[i]
+		if str(d.TaskDefinition) != taskDef {
+			continue
+		}
+		if !f.expectNew {
+			if str(d.Status) == "PRIMARY" {
+				return d
+			}
+			continue
+		}
+		if f.before[str(d.Id)] || (d.CreatedAt != nil && !f.notBefore.IsZero() && d.CreatedAt.Before(f.notBefore)) {
+			continue
+		}
+		if best == nil || (d.CreatedAt != nil && best.CreatedAt != nil && d.CreatedAt.After(*best.CreatedAt)) {
+			best = d
+		}
+	}
+	return best
+}
+
+// deployments finds our deployment and the PRIMARY in a snapshot. Until
+// ours is known it is looked for by the rule of following; once found,
+// its id is ours for the rest of the wait.
+func (r *rollout) deployments(svc *types.Service) (ours, primary *types.Deployment) {
+	for i := range svc.Deployments {
+		d := &svc.Deployments[i]
+		if r.deployment != "" && str(d.Id) == r.deployment {
+			ours = d
+		}
+		if str(d.Status) == "PRIMARY" {
+			primary = d
+		}
+	}
+	if ours != nil || r.deployment != "" || r.follow == nil {
+		return ours, primary
+	}
+	if ours = r.follow.pick(svc.Deployments, r.taskDef); ours != nil {
+		r.deployment = str(ours.Id)
+	}
+	return ours, primary
+}
+
+// notStarted is the verdict while no deployment of ours has appeared:
+// waiting for a few rounds, then the failure that says so.
+func (r *rollout) notStarted(v verdict, svc *types.Service, primary *types.Deployment) verdict {
+	r.follow.absent++
+	if r.follow.absent < noDeploymentRounds {
+		return v
+	}
+	runs := r.follow.was
+	if primary != nil && primary.TaskDefinition != nil {
+		runs = str(primary.TaskDefinition)
+	} else if svc.TaskDefinition != nil {
+		runs = str(svc.TaskDefinition)
+	}
+	r.runs = runs
+	v.state = failed
+	v.cause = Cause{NoDeployment, fmt.Sprintf("ECS started no deployment of %s; the service still runs %s", shortTD(r.taskDef), shortTD(runs))}
+	return v
+}
+
+// depName names a deployment in progress lines; "" is one the answer did
+// not show yet.
+func depName(id string) string {
+	if id == "" {
+		return "(not in ECS's answer yet)"
+	}
+	return id
+}
+
+// name is the deployment waited for, as causes name it.
+func (r *rollout) name() string {
+	if r.deployment == "" {
+		return "of " + shortTD(r.taskDef) + " (none appeared)"
+	}
+	return r.deployment
+}
