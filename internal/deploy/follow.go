@@ -3,6 +3,8 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -165,4 +167,33 @@ func (r *rollout) name() string {
 		return "of " + shortTD(r.taskDef) + " (none appeared)"
 	}
 	return r.deployment
+}
+
+// revisions lists every ACTIVE revision of family, newest first. It pages
+// to the end and orders by the parsed revision number itself: ECS may
+// list in any order whatever `sort` asks.
+func revisions(ctx context.Context, api ecsLister, family string) ([]string, error) {
+	var arns []string
+	var token *string
+	for {
+		out, err := api.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range out.TaskDefinitionArns {
+			if r := revision(a); r.Family == family && r.Revision > 0 {
+				arns = append(arns, a)
+			}
+		}
+		if token = out.NextToken; token == nil || *token == "" {
+			break
+		}
+	}
+	sort.SliceStable(arns, func(i, j int) bool { return revision(arns[i]).Revision > revision(arns[j]).Revision })
+	return slices.CompactFunc(arns, func(a, b string) bool { return revision(a).Revision == revision(b).Revision }), nil
+}
+
+type ecsLister interface {
+	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 }

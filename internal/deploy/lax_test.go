@@ -3,13 +3,16 @@ package deploy_test
 import (
 	"context"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/pier-deploy/pier/internal/awsapi"
+	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
 	"github.com/pier-deploy/pier/internal/sim/lax"
@@ -87,6 +90,63 @@ func TestLaxVerdictFollowsOurDeployment(t *testing.T) {
 				e.running(t, "backend")
 			}
 			tt.want.check(t, e, run.Services[0], l)
+		})
+	}
+}
+
+// Item 2: the rollback target and keepRevisions never depend on
+// ListTaskDefinitions honouring `sort` (ECS may list in any order).
+func TestLaxRevisionsInAnyOrder(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		order lax.Order
+		page  int
+	}{
+		{"ascending although sort=DESC", lax.Reversed, 0},
+		{"shuffled, one revision a page", lax.Shuffled, 1},
+		{"shuffled, two a page", lax.Shuffled, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newLaxEnv(t, []lax.Option{lax.ListOrder(tt.order, 3, tt.page)})
+			e.inforum(t, 100, 4096, 4096)
+			for _, v := range []string{"v2", "v3"} {
+				if _, run, _ := e.deploy(t, context.Background(), nil, backendSpec(t, v)); run.Result != report.Success {
+					t.Fatalf("deploy %s: %s %s", v, run.Result, run.Services[0].Cause)
+				}
+			}
+			target, err := deploy.RollbackTarget(e.ctx, e.ecs, deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}, 20*time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if target.Plan.Target.String() != "ecs-backend-task:2" {
+				t.Fatalf("rollback target %s, want ecs-backend-task:2 (the newest ACTIVE below :3)", target.Plan.Target)
+			}
+			l := &log{}
+			got := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l)).Apply(context.Background(), []deploy.Target{target})[0]
+			verdictCase{0, "", "ecs-backend-task:2"}.check(t, e, got, l)
+
+			// keepRevisions 2 after :4 and :5: the two newest stay, whatever the order.
+			for _, v := range []string{"v4", "v5"} {
+				spec := backendSpec(t, v)
+				spec.KeepRevisions = 2
+				_, run, _ := e.deploy(t, context.Background(), l, spec)
+				verdictCase{0, "", "ecs-backend-task:" + map[string]string{"v4": "4", "v5": "5"}[v]}.check(t, e, run.Services[0], l)
+			}
+			out := must(e.ecs.ListTaskDefinitions(e.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("ecs-backend-task")}))(t)
+			var active []string
+			for tok := out.NextToken; ; tok = out.NextToken {
+				for _, a := range out.TaskDefinitionArns {
+					active = append(active, shortTD(a))
+				}
+				if tok == nil {
+					break
+				}
+				out = must(e.ecs.ListTaskDefinitions(e.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("ecs-backend-task"), NextToken: tok}))(t)
+			}
+			sort.Strings(active)
+			if strings.Join(active, " ") != "ecs-backend-task:4 ecs-backend-task:5" {
+				t.Errorf("ACTIVE revisions after keepRevisions 2: %v, want :4 and :5", active)
+			}
 		})
 	}
 }

@@ -153,21 +153,14 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 	}
 	svc := resp.Services[0]
 	cur := revision(str(svc.TaskDefinition))
+	all, err := revisions(ctx, api, cur.Family)
+	if err != nil {
+		return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, awsapi.Explain(err))
+	}
 	var prev string
-	var token *string
-	for prev == "" {
-		out, err := api.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(cur.Family),
-			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
-		if err != nil {
-			return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, awsapi.Explain(err))
-		}
-		for _, a := range out.TaskDefinitionArns {
-			if r := revision(a); r.Family == cur.Family && r.Revision < cur.Revision {
-				prev = a
-				break
-			}
-		}
-		if token = out.NextToken; token == nil {
+	for _, a := range all { // newest first
+		if revision(a).Revision < cur.Revision {
+			prev = a
 			break
 		}
 	}

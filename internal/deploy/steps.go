@@ -299,23 +299,10 @@ func (r *run) retain(ctx context.Context, inUse, rollbackTo string) {
 	}
 	r.startPhase("retention")
 	family := r.rep.New.Family
-	var arns []string
-	var token *string
-	for {
-		out, err := r.d.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
-			Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc, NextToken: token})
-		if err != nil {
-			r.d.emit(r.name(), report.Warn, fmt.Sprintf("listing revisions of %s for keepRevisions: %v", family, err))
-			return
-		}
-		for _, a := range out.TaskDefinitionArns {
-			if revision(a).Family == family {
-				arns = append(arns, a)
-			}
-		}
-		if token = out.NextToken; token == nil {
-			break
-		}
+	arns, err := revisions(ctx, r.d.ecs, family) // newest first, ordered by pier
+	if err != nil {
+		r.d.emit(r.name(), report.Warn, fmt.Sprintf("listing revisions of %s for keepRevisions: %v", family, awsapi.Explain(err)))
+		return
 	}
 	kept := 0
 	for _, a := range arns {
