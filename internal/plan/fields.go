@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Fields is a task definition flattened to leaf paths and their values, e.g.
@@ -77,24 +78,49 @@ func flatten(f Fields, prefix string, v any) {
 	}
 }
 
-// Equal reports whether two flattened definitions are the same.
+// Equal reports whether two flattened definitions are the same to ECS.
 func (f Fields) Equal(g Fields) bool {
 	if len(f) != len(g) {
 		return false
 	}
 	for k, v := range f {
-		if w, ok := g[k]; !ok || w != v {
+		if w, ok := g[k]; !ok || !sameValue(k, v, w) {
 			return false
 		}
 	}
 	return true
 }
 
+// sameValue reports whether two values of the field at path are the same to
+// ECS: equal, or one IAM role given by name and by ARN.
+func sameValue(path, a, b string) bool {
+	return a == b || sameRole(path, a, b)
+}
+
+// sameRole treats "name" and "arn:…:role/…/name" as the same IAM role: ECS
+// accepts either and DescribeTaskDefinition returns what was registered.
+func sameRole(path, a, b string) bool {
+	if path != "taskRoleArn" && path != "executionRoleArn" {
+		return false
+	}
+	if strings.HasPrefix(a, "arn:") == strings.HasPrefix(b, "arn:") {
+		return false
+	}
+	return roleName(a) == roleName(b)
+}
+
+func roleName(s string) string {
+	if i := strings.LastIndexByte(s, '/'); strings.HasPrefix(s, "arn:") && i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
 // Diff lists the fields that differ from old to f, sorted by path.
 func (f Fields) Diff(old Fields) []Change {
 	var out []Change
 	for k, v := range f {
-		if o, ok := old[k]; !ok || o != v {
+		if o, ok := old[k]; !ok || !sameValue(k, o, v) {
 			out = append(out, Change{Path: k, Old: o, New: v})
 		}
 	}

@@ -98,3 +98,35 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// A role given by name in the file and by ARN in the account (ECS stores
+// what was registered) is the same role: no change, so no new revision.
+func TestRoleByNameOrARNIsNoChange(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		old, new string
+		same     bool
+	}{
+		{"task role", `{"taskRoleArn": "arn:aws:iam::123456789012:role/app"}`, `{"taskRoleArn": "app"}`, true},
+		{"execution role with a path", `{"executionRoleArn": "arn:aws:iam::123456789012:role/ecs/exec"}`, `{"executionRoleArn": "exec"}`, true},
+		{"another role", `{"taskRoleArn": "arn:aws:iam::123456789012:role/app"}`, `{"taskRoleArn": "other"}`, false},
+		{"not a role field", `{"family": "arn:aws:iam::123456789012:role/app"}`, `{"family": "app"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			old, err := Flatten([]byte(tt.old))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur, err := Flatten([]byte(tt.new))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cur.Equal(old); got != tt.same {
+				t.Errorf("Equal = %v, want %v", got, tt.same)
+			}
+			if d := cur.Diff(old); (len(d) == 0) != tt.same {
+				t.Errorf("Diff = %+v", d)
+			}
+		})
+	}
+}
