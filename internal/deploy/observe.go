@@ -15,26 +15,6 @@ import (
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
-// Fields flattens a task definition in the form plan compares: normalized
-// (ECS's defaults filled, order-free lists sorted) and without tags, which
-// are metadata of a revision rather than part of what runs.
-func Fields(td *taskdef.TaskDef) (plan.Fields, error) {
-	data, err := td.Normalize().MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("rendering task definition %q: %w", td.Family(), err)
-	}
-	f, err := plan.Flatten(data)
-	if err != nil {
-		return nil, err
-	}
-	for k := range f {
-		if strings.HasPrefix(k, "tags[") {
-			delete(f, k)
-		}
-	}
-	return f, nil
-}
-
 // Observe reads the live state the plan needs: each service, its current
 // revision, an identical existing revision to reuse when the current one
 // differs, and the container instances of EC2 clusters where a rollout
@@ -132,7 +112,7 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 	if err != nil {
 		return os, fmt.Errorf("describing task definition %s of service %s: %w", shortTD(str(svc.TaskDefinition)), d.Service, awsapi.Explain(err))
 	}
-	if os.Current, err = Fields(taskdef.FromECS(cur.TaskDefinition)); err != nil {
+	if os.Current, err = taskdef.FromECS(cur.TaskDefinition).Fields(); err != nil {
 		return os, err
 	}
 	if d.Fields.Equal(os.Current) {
@@ -145,7 +125,7 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 		return os, nil // a family that does not exist yet has no revision to reuse
 	}
 	if arn := str(latest.TaskDefinition.TaskDefinitionArn); arn != str(svc.TaskDefinition) {
-		f, err := Fields(taskdef.FromECS(latest.TaskDefinition))
+		f, err := taskdef.FromECS(latest.TaskDefinition).Fields()
 		if err != nil {
 			return os, err
 		}

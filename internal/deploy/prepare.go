@@ -32,7 +32,7 @@ type Spec struct {
 func Plan(ctx context.Context, api ECSReader, file string, images []plan.Image, specs []Spec) (*plan.Plan, []Target, error) {
 	desired := plan.Desired{File: file, Images: images}
 	for _, s := range specs {
-		f, err := Fields(s.TaskDef)
+		f, err := s.TaskDef.Fields()
 		if err != nil {
 			return nil, nil, fmt.Errorf("planning service %s: %w", s.Name, err)
 		}

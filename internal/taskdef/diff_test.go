@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/plan"
 )
 
 // td builds a one-container definition from JSON fragments.
@@ -20,6 +22,26 @@ func td(t *testing.T, task, container string) *TaskDef {
 		container = `, "image": "app:1"` + container
 	}
 	return mustParse(t, fmt.Sprintf(`{%s"family": "f", "containerDefinitions": [{"name": "app"%s}]}`, task, container))
+}
+
+// diff is what pier's plan shows for a change from a (old) to b (new).
+func diff(t *testing.T, a, b *TaskDef) []plan.Change {
+	t.Helper()
+	return fields(t, b).Diff(fields(t, a))
+}
+
+func equal(t *testing.T, a, b *TaskDef) bool {
+	t.Helper()
+	return fields(t, a).Equal(fields(t, b))
+}
+
+func fields(t *testing.T, td *TaskDef) plan.Fields {
+	t.Helper()
+	f, err := td.Fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func TestEqualUnderNormalization(t *testing.T) {
@@ -61,10 +83,10 @@ func TestEqualUnderNormalization(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a, b := td(t, tt.taskA, tt.contA), td(t, tt.taskB, tt.contB)
-			if d := Diff(a, b); len(d) != 0 {
+			if d := diff(t, a, b); len(d) != 0 {
 				t.Errorf("Diff = %+v, want none", d)
 			}
-			if !Equal(a, b) || !Equal(b, a) {
+			if !equal(t, a, b) || !equal(t, b, a) {
 				t.Error("Equal = false")
 			}
 		})
@@ -74,8 +96,8 @@ func TestEqualUnderNormalization(t *testing.T) {
 func TestContainerOrderDoesNotMatter(t *testing.T) {
 	a := mustParse(t, `{"family": "f", "containerDefinitions": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}`)
 	b := mustParse(t, `{"family": "f", "containerDefinitions": [{"name": "b", "image": "y"}, {"name": "a", "image": "x"}]}`)
-	if !Equal(a, b) {
-		t.Errorf("Diff = %v", Diff(a, b))
+	if !equal(t, a, b) {
+		t.Errorf("Diff = %v", diff(t, a, b))
 	}
 }
 
@@ -84,28 +106,28 @@ func TestDiff(t *testing.T) {
 		name         string
 		taskA, contA string
 		taskB, contB string
-		want         []Change
+		want         []plan.Change
 	}{
 		{"image", "", "", "", `"image": "app:2"`,
-			[]Change{{Path: "containerDefinitions[app].image", Old: "app:1", New: "app:2"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].image", Old: "app:1", New: "app:2"}}},
 		{"cpu units compare by value", `"cpu": "1 vCPU"`, "", `"cpu": "2048"`, "",
-			[]Change{{Path: "cpu", Old: "1024", New: "2048"}}},
+			[]plan.Change{{Path: "cpu", Old: "1024", New: "2048"}}},
 		{"env value", "", `"environment": [{"name": "A", "value": "1"}]`, "", `"environment": [{"name": "A", "value": "2"}]`,
-			[]Change{{Path: "containerDefinitions[app].environment[A].value", Old: "1", New: "2"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].environment[A].value", Old: "1", New: "2"}}},
 		{"env added", "", "", "", `"environment": [{"name": "A", "value": "1"}]`,
-			[]Change{{Path: "containerDefinitions[app].environment[A].name", New: "A"}, {Path: "containerDefinitions[app].environment[A].value", New: "1"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].environment[A].name", New: "A"}, {Path: "containerDefinitions[app].environment[A].value", New: "1"}}},
 		{"essential removed", "", `"essential": false`, "", ``,
-			[]Change{{Path: "containerDefinitions[app].essential", Old: "false", New: "true"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].essential", Old: "false", New: "true"}}},
 		{"link added", "", ``, "", `"links": ["db"]`,
-			[]Change{{Path: "containerDefinitions[app].links[0]", New: "db"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].links[0]", New: "db"}}},
 		{"different roles", `"taskRoleArn": "a"`, "", `"taskRoleArn": "arn:aws:iam::1:role/b"`, "",
-			[]Change{{Path: "taskRoleArn", Old: "a", New: "arn:aws:iam::1:role/b"}}},
+			[]plan.Change{{Path: "taskRoleArn", Old: "a", New: "arn:aws:iam::1:role/b"}}},
 		{"stop timeout", "", `"stopTimeout": 30`, "", `"stopTimeout": 120`,
-			[]Change{{Path: "containerDefinitions[app].stopTimeout", Old: "30", New: "120"}}},
+			[]plan.Change{{Path: "containerDefinitions[app].stopTimeout", Old: "30", New: "120"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Diff(td(t, tt.taskA, tt.contA), td(t, tt.taskB, tt.contB))
+			got := diff(t, td(t, tt.taskA, tt.contA), td(t, tt.taskB, tt.contB))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Diff =\n%+v\nwant\n%+v", got, tt.want)
 			}
@@ -117,7 +139,7 @@ func TestDiffFixtures(t *testing.T) {
 	backend := mustLoad(t, fixture("backend-task.json"))
 	frontend := mustLoad(t, fixture("frontend-task.json"))
 	var sb strings.Builder
-	for _, c := range Diff(backend, frontend) {
+	for _, c := range diff(t, backend, frontend) {
 		fmt.Fprintf(&sb, "%s: %q → %q\n", c.Path, c.Old, c.New)
 	}
 	checkGolden(t, "backend-frontend.diff", []byte(sb.String()))
@@ -136,8 +158,8 @@ func TestWithImages(t *testing.T) {
 	if backend.Container("nginx").Image() != "~~/backend-nginx:latest" {
 		t.Error("WithImages changed the original")
 	}
-	want := []Change{{Path: "containerDefinitions[nginx].image", Old: "~~/backend-nginx:latest", New: ref}}
-	if d := Diff(backend, got); !reflect.DeepEqual(d, want) {
+	want := []plan.Change{{Path: "containerDefinitions[nginx].image", Old: "~~/backend-nginx:latest", New: ref}}
+	if d := diff(t, backend, got); !reflect.DeepEqual(d, want) {
 		t.Errorf("Diff = %+v", d)
 	}
 	if got.Pos("containerDefinitions[nginx].image") != backend.Pos("containerDefinitions[nginx].image") {

@@ -61,7 +61,7 @@ func FuzzParse(f *testing.F) {
 		if !bytes.Equal(n.Normalize().JSON(), n.JSON()) {
 			t.Fatalf("Normalize is not idempotent:\n%s", n.JSON())
 		}
-		if d := Diff(td, back); len(d) != 0 {
+		if d := diff(t, td, back); len(d) != 0 {
 			t.Fatalf("Diff(parsed, re-parsed) = %v", d)
 		}
 	})

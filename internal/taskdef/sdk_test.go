@@ -119,7 +119,7 @@ func TestRenderMatchesSDK(t *testing.T) {
 			if !bytes.Equal(live.JSON(), rendered) {
 				t.Errorf("FromECS(registered) renders\n%s\nwant\n%s", live.JSON(), rendered)
 			}
-			if d := Diff(live, td); len(d) != 0 {
+			if d := diff(t, live, td); len(d) != 0 {
 				t.Errorf("Diff(FromECS(registered), file) = %v", d)
 			}
 		})
