@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/pier-deploy/pier/internal/golden"
@@ -268,5 +269,35 @@ func TestParseUnits(t *testing.T) {
 		if okC != tt.okC || (okC && c != tt.cpu) || okM != tt.okM || (okM && m != tt.mem) {
 			t.Errorf("%q: ParseCPU = %d,%v ParseMemory = %d,%v", tt.in, c, okC, m, okM)
 		}
+	}
+}
+
+// DescribeJSON prints what Load reads back unchanged, for every fixture:
+// the files `pier init` writes are task definitions like any other.
+func TestDescribeJSONRoundTrip(t *testing.T) {
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			td, err := Load(filepath.Join("..", "..", "testdata", "inforum", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			td.Input.Tags = append(td.Input.Tags, types.Tag{Key: aws.String("team"), Value: aws.String("inforum")})
+			out := td.DescribeJSON()
+			back, err := Parse(name, out)
+			if err != nil {
+				t.Fatalf("reading back:\n%s\n%v", out, err)
+			}
+			if !bytes.Equal(back.JSON(), td.JSON()) {
+				t.Errorf("round trip changed the definition:\n%s\nwant\n%s", back.JSON(), td.JSON())
+			}
+			if !bytes.HasPrefix(out, []byte("{\n    \"taskDefinition\": {\n")) || !bytes.Contains(out, []byte("\n    \"tags\": [")) {
+				t.Errorf("not in describe-task-definition shape:\n%s", out)
+			}
+			for _, ro := range ReadOnlyFields {
+				if bytes.Contains(out, []byte(`"`+ro+`"`)) {
+					t.Errorf("read-only field %s printed", ro)
+				}
+			}
+		})
 	}
 }
