@@ -24,6 +24,9 @@ func (d *decoder) finish(f *File) {
 		}
 		repos[img.Repository] = img
 		d.resolveImage(f.Dir, img)
+		if img.Files != nil {
+			d.checkPlatformFiles(f.Platforms, img)
+		}
 	}
 
 	type ecsName struct{ cluster, service string }
@@ -75,6 +78,9 @@ func (d *decoder) resolveImage(dir string, img *Image) {
 		img.SpringBoot.Jar = resolvePath(dir, img.SpringBoot.Jar)
 	case img.Files != nil:
 		resolveAll(dir, img.Files.Files)
+		for _, files := range img.Files.PlatformFiles {
+			resolveAll(dir, files)
+		}
 	case img.OCI != nil:
 		img.OCI.Path = resolvePath(dir, img.OCI.Path)
 	}

@@ -187,8 +187,10 @@ func (d *decoder) file0(root *yaml.Node) *File {
 		for _, se := range es {
 			f.Services = append(f.Services, d.service(se))
 		}
-	} else {
-		d.knockOn(d.causeOf(root, "services"), root, "%s has no services: section: add one service per ECS service to deploy", d.file)
+	} else if len(f.Images) == 0 {
+		// A file of images only is for build and push (pier's own action
+		// image is one); a file with neither has nothing to do.
+		d.knockOn(d.causeOf(root, "services"), root, "%s has no services: section and no images: add one service per ECS service to deploy, or the images to build", d.file)
 	}
 	return f
 }
@@ -199,7 +201,7 @@ var (
 	nginxKeys    = []string{"base", "config", "files"}
 	nextKeys     = []string{"base", "dir"}
 	springKeys   = []string{"base", "jar"}
-	filesKeys    = []string{"base", "files", "entrypoint", "cmd", "env", "user", "workdir"}
+	filesKeys    = []string{"base", "files", "platformFiles", "entrypoint", "cmd", "env", "user", "workdir"}
 	copyKeys     = []string{"source"}
 	ociKeys      = []string{"path"}
 	serviceKeys  = []string{"service", "cluster", "taskDefinition", "containers", "strategy", "desiredCount", "healthCheck", "keepRevisions", "timeout"}
@@ -244,6 +246,7 @@ func (d *decoder) image(e entry) *Image {
 			f := d.fields(b.v, bwhat, filesKeys)
 			fb := &FilesBuild{Pos: p, Base: d.reqStr(b, f, "base", bwhat), User: d.optStr(f, "user", bwhat), Workdir: d.optStr(f, "workdir", bwhat)}
 			fb.Files = d.imageFiles(f, bwhat)
+			fb.PlatformFiles, fb.PlatformPos = d.platformFiles(f, bwhat)
 			if x, ok := f["entrypoint"]; ok {
 				fb.Entrypoint, _ = d.strList(x.v, bwhat+" entrypoint")
 			}

@@ -63,17 +63,27 @@ type SpringBootBuild struct {
 	Pos  Pos
 }
 
-// FilesBuild is the generic builder: any base plus files.
+// FilesBuild is the generic builder: any base (or scratch, the empty
+// image) plus files, some of which may differ per platform.
 type FilesBuild struct {
-	Base       string
-	Files      map[string]string // destination → source (resolved)
-	Entrypoint []string
-	Cmd        []string
-	Env        map[string]string
-	User       string
-	Workdir    string
-	Pos        Pos
+	Base  string            // an image reference, or Scratch
+	Files map[string]string // destination → source (resolved)
+	// PlatformFiles holds the files that differ per platform (a binary
+	// compiled for each): platform as written in platforms: → destination →
+	// source (resolved). Each platform gets its own layer after Files.
+	PlatformFiles map[string]map[string]string
+	PlatformPos   map[string]Pos // where each platform key of platformFiles: is
+	Entrypoint    []string
+	Cmd           []string
+	Env           map[string]string
+	User          string
+	Workdir       string
+	Pos           Pos
 }
+
+// Scratch as a base means no base at all: the image holds only the layers
+// pier builds, as Dockerfile's FROM scratch.
+const Scratch = "scratch"
 
 // CopyBuild mirrors an existing image (all platforms) into ECR.
 type CopyBuild struct {

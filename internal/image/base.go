@@ -10,9 +10,13 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/pier-deploy/pier/internal/config"
 )
 
 // bases resolves base images. A tag costs one HEAD per run (tags move);
@@ -38,8 +42,12 @@ func (b *bases) remoteOpts(ctx context.Context) []remote.Option {
 	return append([]remote.Option{remote.WithContext(ctx)}, b.ropts...)
 }
 
-// image returns the base image ref for one platform, with lazy, mountable layers.
+// image returns the base image ref for one platform, with lazy, mountable
+// layers; scratch is the empty image of that platform.
 func (b *bases) image(ctx context.Context, ref string, plat v1.Platform) (v1.Image, error) {
+	if ref == config.Scratch {
+		return scratch(plat)
+	}
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("parsing base image reference %q: %w", ref, err)
@@ -100,6 +108,19 @@ func (b *bases) image(ctx context.Context, ref string, plat v1.Platform) (v1.Ima
 		return nil, err
 	}
 	return &mountableImage{Image: img, ref: pinned}, nil
+}
+
+// scratch is an image with no layers whose config names plat, as Docker's
+// FROM scratch; OCI media types, since there is no base schema to follow.
+func scratch(plat v1.Platform) (v1.Image, error) {
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture, cf.Variant, cf.OSVersion = plat.OS, plat.Architecture, plat.Variant, plat.OSVersion
+	return mutate.ConfigFile(img, cf)
 }
 
 // manifest returns the raw manifest behind r, its media type and digest.

@@ -25,7 +25,7 @@ import (
 )
 
 // DefaultPlatform is what an image is built for when pier.yaml has no platforms:.
-const DefaultPlatform = "linux/amd64"
+const DefaultPlatform = config.DefaultPlatform
 
 // Artifact is one built image: everything a push or a task definition needs,
 // known before anything is uploaded.
@@ -312,6 +312,9 @@ func posString(p config.Pos) string {
 type recipe struct {
 	base      string
 	layers    []*layerSpec
+	// platformLayers go on top of layers in the image of their platform
+	// only (the key as written in platforms:), e.g. a binary per architecture.
+	platformLayers map[string]*layerSpec
 	configure func(*v1.Config)
 	closers   []io.Closer // archives the layer entries read from
 }
@@ -339,13 +342,18 @@ func (r *recipe) assemble(ctx context.Context, platforms []string, o *options, a
 		if mt == types.DockerManifestSchema2 {
 			layerType = types.DockerLayer
 		}
-		adds := make([]mutate.Addendum, 0, len(r.layers))
-		for _, spec := range r.layers {
+		specs := r.layers
+		if ps := r.platformLayers[p]; ps != nil {
+			specs = append(specs[:len(specs):len(specs)], ps)
+		}
+		adds := make([]mutate.Addendum, 0, len(specs))
+		for j, spec := range specs {
 			l, hit, err := o.cache.layer(spec, *o.epoch, layerType)
 			if err != nil {
 				return fmt.Errorf("building layer %q: %w", spec.comment, err)
 			}
-			if i == 0 {
+			// The shared layers are listed once, each platform's own ones each.
+			if i == 0 || j >= len(r.layers) {
 				d, _ := l.Digest()
 				sz, _ := l.Size()
 				a.Layers = append(a.Layers, LayerInfo{Comment: spec.comment, Digest: d, Size: sz, Cached: hit})

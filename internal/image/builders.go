@@ -72,10 +72,11 @@ func nginxRecipe(b *config.NginxBuild) (*recipe, error) {
 	return &recipe{base: orDefault(b.Base, DefaultNginxBase), layers: []*layerSpec{spec}}, nil
 }
 
-// filesRecipe is any base plus one layer of files, with config overrides.
+// filesRecipe is any base (or scratch) plus one layer of files, then one
+// layer of each platform's own files, with config overrides.
 func filesRecipe(b *config.FilesBuild) (*recipe, error) {
 	if b.Base == "" {
-		return nil, errors.New("files: base is required")
+		return nil, errors.New("files: base is required: an image reference, or scratch for an empty image")
 	}
 	r := &recipe{base: b.Base}
 	spec := &layerSpec{comment: "files"}
@@ -84,6 +85,24 @@ func filesRecipe(b *config.FilesBuild) (*recipe, error) {
 	}
 	if !spec.empty() {
 		r.layers = append(r.layers, spec)
+	}
+	plats := make([]string, 0, len(b.PlatformFiles))
+	for p := range b.PlatformFiles {
+		plats = append(plats, p)
+	}
+	sort.Strings(plats)
+	for _, plat := range plats {
+		files := b.PlatformFiles[plat]
+		ps := &layerSpec{comment: "files: " + plat}
+		if err := addFiles(ps, files); err != nil {
+			return nil, fmt.Errorf("platformFiles %s: %w", plat, err)
+		}
+		if !ps.empty() {
+			if r.platformLayers == nil {
+				r.platformLayers = map[string]*layerSpec{}
+			}
+			r.platformLayers[plat] = ps
+		}
 	}
 	r.configure = func(c *v1.Config) {
 		if b.Entrypoint != nil {

@@ -162,8 +162,14 @@ func TestFilesBuilder(t *testing.T) {
 func listLayer(t *testing.T, a *Artifact) string {
 	t.Helper()
 	ls, _ := a.Image.Layers()
+	return headerList(t, ls[len(ls)-1])
+}
+
+// headerList lists a layer's entries as kind, octal mode and name.
+func headerList(t *testing.T, l v1.Layer) string {
+	t.Helper()
 	var out []string
-	for _, h := range tarHeaders(t, ls[len(ls)-1]) {
+	for _, h := range tarHeaders(t, l) {
 		kind := "f"
 		if h.Typeflag == tar.TypeDir {
 			kind = "d"

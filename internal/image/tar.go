@@ -27,6 +27,9 @@ type entry struct {
 	name string // path inside the image, slash-separated, without leading slash
 	kind byte   // tar.TypeReg, tar.TypeDir or tar.TypeSymlink
 	exec bool   // regular file with an execute bit: mode 0755 instead of 0644
+	// shared marks a directory everyone may write to, with the sticky bit
+	// (mode 1777, like /tmp): written so on disk, it stays so in the image.
+	shared bool
 	link string // symlink target
 	size int64
 	open func() (io.ReadCloser, error)
@@ -107,7 +110,8 @@ func (s *layerSpec) addPath(dest, src string, filter func(rel string, dir bool) 
 			s.add(entry{name: name, kind: tar.TypeSymlink, link: target})
 		case d.IsDir():
 			if rel != "." || name != "" {
-				s.add(entry{name: name, kind: tar.TypeDir})
+				const sharedMode = fs.ModeSticky | 0o002
+				s.add(entry{name: name, kind: tar.TypeDir, shared: info.Mode()&sharedMode == sharedMode})
 			}
 		case info.Mode().IsRegular():
 			fp := p
@@ -135,6 +139,9 @@ func (s *layerSpec) normalize() ([]entry, error) {
 		}
 		if old, ok := byName[e.name]; ok {
 			if old.kind == tar.TypeDir && e.kind == tar.TypeDir {
+				if e.shared {
+					byName[e.name] = e
+				}
 				continue
 			}
 			return nil, fmt.Errorf("two sources for %q in one layer", "/"+e.name)
@@ -175,6 +182,9 @@ func writeTar(w io.Writer, entries []entry, epoch time.Time) error {
 		case tar.TypeDir:
 			h.Name += "/"
 			h.Mode = 0o755
+			if e.shared {
+				h.Mode = 0o1777
+			}
 		case tar.TypeSymlink:
 			h.Mode = 0o777
 			h.Linkname = e.link
