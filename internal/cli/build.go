@@ -36,16 +36,24 @@ Base images are read with the Docker config's credentials, and with an ECR token
 usual AWS credentials) for bases in ECR. With --sandbox they come from the stand-ins of a
 private simulator instead: no internet, no AWS account.
 
+With --tarball FILE, the images are also written to FILE as one archive for
+` + "`docker load`" + `, each tagged REGISTRY/REPOSITORY:TAG as push would push it (without
+registry: in pier.yaml, REPOSITORY:TAG; without tag:, :latest). docker load takes images, not
+indexes: of an image built for several platforms the archive holds the one for this machine's
+linux/ARCH. The image ID docker load reports is the config digest printed for it.
+
 Prints NAME sha256:… per image; with --output json, {"images": [{name, repository, digest,
-mediaType, layers: [{comment, digest, size, cached}]}]}. Progress goes to stderr.`,
+mediaType, layers: [{comment, digest, size, cached}]}]} and, with --tarball,
+"tarball": {path, images: [{name, reference, platform, imageID}]}. Progress goes to stderr.`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			sb := bindSandbox(fs)
-			return func(ctx context.Context, args []string) int { return runBuild(ctx, env, sb, args) }
+			tarballPath := fs.String("tarball", "", "also write the images to `FILE`, an archive for docker load")
+			return func(ctx context.Context, args []string) int { return runBuild(ctx, env, sb, *tarballPath, args) }
 		},
 	})
 }
 
-func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) int {
+func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, tarballPath string, args []string) int {
 	run, closeRun, code := startImageRun(ctx, env, "build", sb, args)
 	if code != ExitOK {
 		return code
@@ -56,8 +64,19 @@ func runBuild(ctx context.Context, env *Env, sb *sandboxFlags, args []string) in
 		fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
 		return ExitFailed
 	}
+	var loaded *tarballJSON
+	if tarballPath != "" {
+		if loaded, err = writeTarball(env, run.file, arts, tarballPath); err != nil {
+			fmt.Fprintf(env.Stderr, "pier build: %v\n", err)
+			return ExitFailed
+		}
+	}
 	if env.Output == "json" {
-		return printImagesJSON(env, "build", map[string]any{"images": builtJSON(arts)})
+		out := map[string]any{"images": builtJSON(arts)}
+		if loaded != nil {
+			out["tarball"] = loaded
+		}
+		return printImagesJSON(env, "build", out)
 	}
 	for _, a := range arts {
 		fmt.Fprintf(env.Stdout, "%s %s\n", a.Name, a.Digest)

@@ -310,13 +310,13 @@ func posString(p config.Pos) string {
 // recipe is a builder's output before any base is known: the layers to put
 // on top and the config changes. It is applied to each platform's base.
 type recipe struct {
-	base      string
-	layers    []*layerSpec
+	base   string
+	layers []*layerSpec
 	// platformLayers go on top of layers in the image of their platform
 	// only (the key as written in platforms:), e.g. a binary per architecture.
 	platformLayers map[string]*layerSpec
-	configure func(*v1.Config)
-	closers   []io.Closer // archives the layer entries read from
+	configure      func(*v1.Config)
+	closers        []io.Closer // archives the layer entries read from
 }
 
 func (r *recipe) assemble(ctx context.Context, platforms []string, o *options, a *Artifact) error {

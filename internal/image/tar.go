@@ -30,11 +30,11 @@ type entry struct {
 	// shared marks a directory everyone may write to, with the sticky bit
 	// (mode 1777, like /tmp): written so on disk, it stays so in the image.
 	shared bool
-	link string // symlink target
-	size int64
-	open func() (io.ReadCloser, error)
-	uid  int // set by normalize from the layer's owners
-	gid  int
+	link   string // symlink target
+	size   int64
+	open   func() (io.ReadCloser, error)
+	uid    int // set by normalize from the layer's owners
+	gid    int
 }
 
 // layerSpec is the complete description of one layer: its entries and the
