@@ -187,7 +187,7 @@ func TestParseErrors(t *testing.T) {
 		// sit earlier in the file.
 		{"misspelt services: at the end", "cluster: c\nimages: {}\nservics:\n  s: { taskDefinition: t.json }\n",
 			[]string{`p.yaml:3:1: unknown key "servics" in the top level of p.yaml (did you mean "services"?); known keys: region, cluster, registry, tag, platforms, createRepositories, images, services`,
-				`p.yaml:1:1: p.yaml has no services: section: add one service per ECS service to deploy (probably because of the unknown key "servics" at line 3)`}},
+				`p.yaml:1:1: p.yaml has no services: section and no images: add one service per ECS service to deploy, or the images to build (probably because of the unknown key "servics" at line 3)`}},
 		{"misspelt cluster: after the services", "services:\n  a: { taskDefinition: t.json }\n  b: { taskDefinition: t.json }\nclustr: c\n",
 			[]string{`p.yaml:4:1: unknown key "clustr" in the top level of p.yaml (did you mean "cluster"?); known keys: region, cluster, registry, tag, platforms, createRepositories, images, services`,
 				`p.yaml:2:3: service "a" has no cluster: set cluster: at the top of the file or in the service (probably because of the unknown key "clustr" at line 4)`,
