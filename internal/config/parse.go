@@ -187,10 +187,10 @@ func (d *decoder) file0(root *yaml.Node) *File {
 		for _, se := range es {
 			f.Services = append(f.Services, d.service(se))
 		}
-	} else if len(f.Images) == 0 {
+	} else if cause := d.causeOf(root, "services"); cause != nil || len(f.Images) == 0 {
 		// A file of images only is for build and push (pier's own action
-		// image is one); a file with neither has nothing to do.
-		d.knockOn(d.causeOf(root, "services"), root, "%s has no services: section and no images: add one service per ECS service to deploy, or the images to build", d.file)
+		// image is one), unless a misspelt key was meant to be services:.
+		d.knockOn(cause, root, "%s has no services: section: add one service per ECS service to deploy", d.file)
 	}
 	return f
 }
