@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pier-deploy/pier/internal/redact"
 )
 
 // Fields is a task definition flattened to leaf paths and their values, e.g.
@@ -116,25 +118,55 @@ func roleName(s string) string {
 	return s
 }
 
-// Diff lists the fields that differ from old to f, sorted by path.
+// Diff lists the fields that differ from old to f, sorted by path. A
+// sensitive field (redact.Field: a secret-looking environment name, or a
+// value shaped like a credential, on either side) keeps its path, but its
+// values are stand-ins that show a change and tell values apart without
+// saying what they are: every view of a plan (text, JSON, Markdown, the
+// action's outputs) is made from these Changes, so none can print a secret.
 func (f Fields) Diff(old Fields) []Change {
 	var out []Change
 	for k, v := range f {
 		if o, ok := old[k]; !ok || !sameValue(k, o, v) {
-			out = append(out, Change{Path: k, Old: o, New: v})
+			out = append(out, change(k, o, v))
 		}
 	}
 	for k, o := range old {
 		if _, ok := f[k]; !ok {
-			out = append(out, Change{Path: k, Old: o})
+			out = append(out, change(k, o, ""))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
+func change(path, old, new string) Change {
+	if redact.Field(path, old) || redact.Field(path, new) {
+		return Change{Path: path, Old: redact.StandIn(old), New: redact.StandIn(new), Sensitive: true}
+	}
+	return Change{Path: path, Old: old, New: new}
+}
+
+// Secrets returns the sensitive values of f (see Diff), each once, sorted:
+// what the GitHub action masks and error messages are scrubbed of.
+func (f Fields) Secrets() []string {
+	seen := map[string]bool{}
+	var out []string
+	for k, v := range f {
+		if v != "" && !seen[v] && redact.Field(k, v) {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Digest is a stable hash of the fields, recorded in a plan so a saved plan
-// can be matched against a fresh computation.
+// can be matched against a fresh computation. Sensitive values enter it as
+// their stand-ins: a full hash over a definition whose other fields are in
+// the repository would let anyone test guesses of a secret against the plan.
+// A changed secret still changes the digest (but for one change in 65,536).
 func (f Fields) Digest() string {
 	keys := make([]string, 0, len(f))
 	for k := range f {
@@ -143,7 +175,11 @@ func (f Fields) Digest() string {
 	sort.Strings(keys)
 	h := sha256.New()
 	for _, k := range keys {
-		fmt.Fprintf(h, "%q=%q\n", k, f[k])
+		v := f[k]
+		if redact.Field(k, v) {
+			v = redact.StandIn(v)
+		}
+		fmt.Fprintf(h, "%q=%q\n", k, v)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -1,8 +1,11 @@
 package plan
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
+
+	"github.com/pier-deploy/pier/internal/redact"
 )
 
 func mustFlatten(t testing.TB, js string) Fields {
@@ -128,5 +131,83 @@ func TestRoleByNameOrARNIsNoChange(t *testing.T) {
 				t.Errorf("Diff = %+v", d)
 			}
 		})
+	}
+}
+
+// TestDiffRedactsSecrets: the plan's Changes are what every view prints, so a
+// secret must not survive into them on either side of a change.
+func TestDiffRedactsSecrets(t *testing.T) {
+	const (
+		oldPW = "correct-horse-battery-staple"
+		newPW = "Tr0ub4dor&3"
+		key   = "AKIAIOSFODNN7EXAMPLE"
+	)
+	env := func(pairs ...string) Fields {
+		t.Helper()
+		js := `{"containerDefinitions":[{"name":"app","image":"a","environment":[`
+		for i := 0; i < len(pairs); i += 2 {
+			if i > 0 {
+				js += ","
+			}
+			js += `{"name":"` + pairs[i] + `","value":"` + pairs[i+1] + `"}`
+		}
+		return mustFlatten(t, js+`]}]}`)
+	}
+	tests := []struct {
+		name     string
+		old, new Fields
+		want     []Change
+	}{
+		{"secret name changed", env("DB_PASSWORD", oldPW), env("DB_PASSWORD", newPW), []Change{
+			{Path: "containerDefinitions[app].environment[DB_PASSWORD].value", Old: redact.StandIn(oldPW), New: redact.StandIn(newPW), Sensitive: true}}},
+		{"secret added", env("X", "1"), env("X", "1", "API_TOKEN", newPW), []Change{
+			{Path: "containerDefinitions[app].environment[API_TOKEN].name", New: "API_TOKEN"},
+			{Path: "containerDefinitions[app].environment[API_TOKEN].value", New: redact.StandIn(newPW), Sensitive: true}}},
+		{"secret removed", env("X", "1", "apiKey", oldPW), env("X", "1"), []Change{
+			{Path: "containerDefinitions[app].environment[apiKey].name", Old: "apiKey"},
+			{Path: "containerDefinitions[app].environment[apiKey].value", Old: redact.StandIn(oldPW), Sensitive: true}}},
+		{"credential-shaped value under a plain name", env("SETTING", "plain"), env("SETTING", key), []Change{
+			{Path: "containerDefinitions[app].environment[SETTING].value", Old: redact.StandIn("plain"), New: redact.StandIn(key), Sensitive: true}}},
+		{"plain values stay readable", env("KEYCLOAK_URL", "https://a"), env("KEYCLOAK_URL", "https://b"), []Change{
+			{Path: "containerDefinitions[app].environment[KEYCLOAK_URL].value", Old: "https://a", New: "https://b"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.new.Diff(tt.old)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Diff = %#v\nwant %#v", got, tt.want)
+			}
+			for _, c := range got {
+				for _, s := range []string{oldPW, newPW, key} {
+					if c.Old == s || c.New == s {
+						t.Errorf("change %s shows the secret %q", c.Path, s)
+					}
+				}
+			}
+		})
+	}
+	if got, want := env("A", "1", "DB_PASSWORD", oldPW, "B_TOKEN", oldPW, "C", key).Secrets(), []string{key, oldPW}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Secrets = %q, want %q", got, want)
+	}
+	// A changed secret changes the digest, which hashes only its stand-in.
+	if env("DB_PASSWORD", oldPW).Digest() == env("DB_PASSWORD", newPW).Digest() {
+		t.Error("the digest does not change with a secret")
+	}
+	// Only the stand-in enters the digest: another password with the same
+	// stand-in (found by trying, one in 65,536) gives the same digest, so the
+	// digest tells a guesser no more than the plan's stand-in does.
+	found := false
+	for i := 0; i < 1<<20 && !found; i++ {
+		other := fmt.Sprintf("guess-%d", i)
+		if redact.StandIn(other) != redact.StandIn(oldPW) {
+			continue
+		}
+		if env("DB_PASSWORD", oldPW).Digest() != env("DB_PASSWORD", other).Digest() {
+			t.Error("the digest hashes the secret itself, not its stand-in")
+		}
+		found = true
+	}
+	if !found {
+		t.Error("no value with the same stand-in found")
 	}
 }

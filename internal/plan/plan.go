@@ -122,6 +122,9 @@ type Change struct {
 	Path string `json:"path"`
 	Old  string `json:"old,omitempty"` // empty when the field is added
 	New  string `json:"new,omitempty"` // empty when the field is removed
+	// Sensitive: the field holds a secret (DB_PASSWORD, an AWS key); Old
+	// and New are stand-ins, "(sensitive, sha256:1a2b…)", never the values.
+	Sensitive bool `json:"sensitive,omitempty"`
 }
 
 // Count is the desired count before and after.
