@@ -2,13 +2,13 @@ package lint
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/redact"
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
@@ -77,18 +77,29 @@ func portPos(c *taskdef.Container, i int, field string) taskdef.Pos {
 	return c.FieldPos(fmt.Sprintf("portMappings[%s].%s", key, field))
 }
 
-var secretName = regexp.MustCompile(`(?i)(PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|^KEY$|PRIVATE_?KEY|CREDENTIAL)`)
-
-// checkSecretsInEnv flags environment entries whose names look like secrets:
-// their values end up in plain text in the task definition, visible to anyone
-// with ecs:DescribeTaskDefinition. The value is never printed.
+// checkSecretsInEnv flags environment entries that hold a secret: a name
+// that looks like one (redact.Name: DB_PASSWORD, apiKey, GITHUB_TOKEN; not
+// KEYCLOAK_URL) or a value shaped like a credential (an AWS access key id, a
+// GitHub token, a URL with a password). Their values end up in plain text in
+// the task definition, visible to anyone with ecs:DescribeTaskDefinition;
+// secrets with valueFrom keeps only a reference there. The value is never
+// printed.
 func checkSecretsInEnv(out *findings, c *taskdef.Container) {
 	for _, kv := range c.Def.Environment {
-		if kv.Name == nil || !secretName.MatchString(*kv.Name) {
+		if kv.Name == nil {
+			continue
+		}
+		why := "a name that looks like a secret"
+		switch {
+		case redact.Name(*kv.Name):
+		case kv.Value != nil && redact.Value(*kv.Value):
+			why = "a value shaped like a credential"
+		default:
 			continue
 		}
 		out.add(cpos(c.FieldPos("environment["+*kv.Name+"]")), Warning, "secret-in-environment",
-			"container %q sets %s in environment, where its value is stored in plain text in the task definition; move it to secrets (Secrets Manager or SSM Parameter Store)", c.Name, *kv.Name)
+			"container %q sets %s in environment (%s): its value is stored in plain text in the task definition, readable by anyone who can describe it; "+
+				"move it to secrets: {\"name\": %q, \"valueFrom\": ARN of a Secrets Manager secret or SSM Parameter Store parameter} (the execution role needs secretsmanager:GetSecretValue or ssm:GetParameters)", c.Name, *kv.Name, why, *kv.Name)
 	}
 }
 
