@@ -247,6 +247,7 @@ func loadServices(env *Env, cmd string, names []string) (*config.File, []*config
 		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
 		return nil, nil, ExitUsage
 	}
+	maskSecrets(env, services)
 	return f, services, ExitOK
 }
 

@@ -27,7 +27,11 @@ pier pins built images by digest when it deploys, but the digest is only known a
 so render shows those images as REGISTRY/REPOSITORY:TAG (registry: from pier.yaml, else
 ACCOUNT.dkr.ecr.REGION.amazonaws.com with the region filled in; tag: from pier.yaml, left out
 when unset).
-Containers pier does not build keep the image written in the task definition.`,
+Containers pier does not build keep the image written in the task definition.
+
+render prints environment values exactly as written, secrets included (DB_PASSWORD=…): its
+output is an input for aws ecs register-task-definition --cli-input-json. plan and deploy
+show such values as stand-ins; pier lint warns about them (use secrets with valueFrom).`,
 		flags: func(_ *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			return func(ctx context.Context, args []string) int {
 				if len(args) > 1 {

@@ -122,7 +122,10 @@ func New(api awsapi.ECS, opts ...Option) *Deployer {
 type Target struct {
 	Plan plan.Service
 	// Register is the desired definition, sent when Plan.Action is Register.
-	Register      *ecs.RegisterTaskDefinitionInput
+	Register *ecs.RegisterTaskDefinitionInput
+	// Secrets are the sensitive values of Register (plan.Fields.Secrets),
+	// scrubbed from an error that echoes what was sent.
+	Secrets       []string
 	Health        *plan.HealthCheck
 	KeepRevisions int
 	Timeout       time.Duration // for the rollout; rollback gets as long again

@@ -57,6 +57,7 @@ func Plan(ctx context.Context, api ECSReader, file string, images []plan.Image, 
 				return nil, nil, fmt.Errorf("planning service %s: %w", s.Name, err)
 			}
 			targets[i].Register = in
+			targets[i].Secrets = desired.Services[i].Fields.Secrets()
 		}
 	}
 	return p, targets, nil

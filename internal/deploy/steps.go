@@ -15,6 +15,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/plan"
+	"github.com/pier-deploy/pier/internal/redact"
 	"github.com/pier-deploy/pier/internal/report"
 )
 
@@ -30,7 +31,8 @@ func (r *run) target(ctx context.Context) (string, error) {
 		}
 		out, err := r.d.ecs.RegisterTaskDefinition(ctx, r.t.Register)
 		if err != nil {
-			return "", fmt.Errorf("registering task definition %q: %w", p.Family, awsapi.Explain(err))
+			// ECS may quote the definition back (a value it rejects): never a secret.
+			return "", fmt.Errorf("registering task definition %q: %w", p.Family, redact.NewScrubber(r.t.Secrets).Error(awsapi.Explain(err)))
 		}
 		arn := str(out.TaskDefinition.TaskDefinitionArn)
 		r.rep.Registered = true
