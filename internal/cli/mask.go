@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/pier-deploy/pier/internal/config"
-	"github.com/pier-deploy/pier/internal/deploy"
 	"github.com/pier-deploy/pier/internal/ghaction"
 	"github.com/pier-deploy/pier/internal/redact"
 	"github.com/pier-deploy/pier/internal/taskdef"
@@ -28,7 +27,7 @@ func maskSecrets(env *Env, services []*config.Service) {
 		if err != nil {
 			continue // the command reports it where it reads the file for its work
 		}
-		f, err := deploy.Fields(td)
+		f, err := td.Fields()
 		if err != nil {
 			continue
 		}

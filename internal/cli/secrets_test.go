@@ -15,7 +15,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/redact"
-	"github.com/pier-deploy/pier/internal/sim"
+	"github.com/pier-deploy/pier/internal/sandbox"
 )
 
 // The secrets fixture: a service that runs live-task.json and a pier.yaml that
@@ -41,7 +41,7 @@ func secretsSandbox(t *testing.T) map[string]string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	srv, err := sim.NewSandbox(ctx, f, "")
+	srv, err := sandbox.Start(ctx, f, "")
 	if err != nil {
 		t.Fatal(err)
 	}
