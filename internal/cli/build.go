@@ -13,13 +13,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-
-	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/ghaction"
 	"github.com/pier-deploy/pier/internal/image"
 	"github.com/pier-deploy/pier/internal/registry"
+	"github.com/pier-deploy/pier/internal/target"
 )
 
 func init() {
@@ -107,15 +105,15 @@ func startImageRun(ctx context.Context, env *Env, cmd string, sb *sandboxFlags, 
 		return nil, nil, ExitUsage
 	}
 	run = newImageRun(env, f)
-	if base, err := sandboxURL(env); !sb.on && sb.world == "" && base == nil && err == nil {
+	if !target.Wanted(sb.options(env)) {
 		return run, func() {}, ExitOK
 	}
-	target, err := sb.open(ctx, env, f)
+	t, err := sb.open(ctx, env, f)
 	if err != nil {
 		return nil, nil, openFailed(env, cmd, err)
 	}
-	target.images(run)
-	return run, target.close, ExitOK
+	run.use(t.Images)
+	return run, t.Close, ExitOK
 }
 
 // imageRun is what build, push and deploy share for one run: one ECR
@@ -137,12 +135,20 @@ type imageRun struct {
 
 func newImageRun(env *Env, f *config.File) *imageRun { return &imageRun{env: env, file: f} }
 
+// use points the run at a target's registry.
+func (r *imageRun) use(im target.Images) {
+	r.ecr = im.ECR
+	r.pushOpts = append(r.pushOpts, im.Push...)
+	r.buildOpts = append(r.buildOpts, im.Build...)
+	r.sandbox = im.Sandbox
+}
+
 // getPusher makes the run's pusher; its keychain also reads base images.
 func (r *imageRun) getPusher() (*registry.Pusher, error) {
 	r.once.Do(func() {
 		api := r.ecr
 		if api == nil {
-			api = &lazyECR{region: r.file.Region}
+			api = &target.LazyECR{Region: r.file.Region}
 		}
 		var kcOpts []registry.KeychainOption
 		if r.env.Getenv("GITHUB_ACTIONS") == "true" {
@@ -308,51 +314,6 @@ func isTerminal(w io.Writer, getenv func(string) string) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// lazyECR configures the real ECR client only when an ECR registry is
-// actually used, so building on Docker Hub bases needs no AWS credentials.
-type lazyECR struct {
-	region string
-	once   sync.Once
-	client *ecr.Client
-	err    error
-}
-
-func (l *lazyECR) get(ctx context.Context) (*ecr.Client, error) {
-	l.once.Do(func() {
-		cfg, err := awsapi.Load(ctx, l.region)
-		if err != nil {
-			l.err = err
-			return
-		}
-		l.client = ecr.NewFromConfig(cfg)
-	})
-	return l.client, l.err
-}
-
-func (l *lazyECR) GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, optFns ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c.GetAuthorizationToken(ctx, in, optFns...)
-}
-
-func (l *lazyECR) DescribeRepositories(ctx context.Context, in *ecr.DescribeRepositoriesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeRepositoriesOutput, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c.DescribeRepositories(ctx, in, optFns...)
-}
-
-func (l *lazyECR) CreateRepository(ctx context.Context, in *ecr.CreateRepositoryInput, optFns ...func(*ecr.Options)) (*ecr.CreateRepositoryOutput, error) {
-	c, err := l.get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return c.CreateRepository(ctx, in, optFns...)
 }
 
 // builtImage is the JSON shape of one built image.

@@ -18,6 +18,7 @@ import (
 	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/registry"
 	"github.com/pier-deploy/pier/internal/report"
+	"github.com/pier-deploy/pier/internal/target"
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
 
@@ -90,11 +91,11 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	if err != nil {
 		return openFailed(env, "deploy", err)
 	}
-	defer aws.close()
+	defer aws.Close()
 	obs := newTextObserver(env)
-	run := &report.Run{Command: "deploy", File: env.File, Started: aws.clock.Now()}
+	run := &report.Run{Command: "deploy", File: env.File, Started: aws.Clock.Now()}
 	fail := func(cause error) int {
-		run.Result, run.Cause, run.Finished = report.Failed, cause.Error(), aws.clock.Now()
+		run.Result, run.Cause, run.Finished = report.Failed, cause.Error(), aws.Clock.Now()
 		printRun(env, run)
 		return report.Failed.ExitCode()
 	}
@@ -121,10 +122,10 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	var results []*registry.Result
 	if names := imagesOf(services); len(names) > 0 {
 		ir := newImageRun(env, f)
-		aws.images(ir)
-		phase := report.Phase{Name: "build+push", Started: aws.clock.Now()}
+		ir.use(aws.Images)
+		phase := report.Phase{Name: "build+push", Started: aws.Clock.Now()}
 		arts, results, err = ir.push(ctx, names)
-		phase.Finished, phase.Result = aws.clock.Now(), "ok"
+		phase.Finished, phase.Result = aws.Clock.Now(), "ok"
 		if err != nil {
 			phase.Result = "failed"
 			run.Phases = append(run.Phases, phase)
@@ -148,14 +149,14 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 		return ExitUsage
 	}
 	fmt.Fprintln(env.Stderr, "==> plan")
-	phase := report.Phase{Name: "plan", Started: aws.clock.Now()}
-	p, targets, err := deploy.Plan(ctx, aws.clients.ECS, env.File, images, specs)
-	phase.Finished = aws.clock.Now()
+	phase := report.Phase{Name: "plan", Started: aws.Clock.Now()}
+	p, targets, err := deploy.Plan(ctx, aws.Clients.ECS, env.File, images, specs)
+	phase.Finished = aws.Clock.Now()
 	run.Phases = append(run.Phases, phase)
 	if err != nil {
 		return fail(err)
 	}
-	deploy.ProbeHealth(ctx, aws.http, p, specs)
+	deploy.ProbeHealth(ctx, aws.HTTP, p, specs)
 	printFindings(env, p)
 	if errs := p.Errors(); len(errs) > 0 {
 		return fail(fmt.Errorf("preflight: %s", errs[0].Message))
@@ -165,10 +166,10 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 			return refuseStale(why)
 		}
 	}
-	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
+	d := deploy.New(aws.Clients.ECS, append(aws.Deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
 	run.Services = d.Apply(ctx, targets)
 	run.Result = report.Aggregate(run.Services)
-	run.Finished = aws.clock.Now()
+	run.Finished = aws.Clock.Now()
 	for _, s := range run.Services {
 		if s.Cause != "" && run.Cause == "" {
 			run.Cause = s.Name + ": " + s.Cause
@@ -184,7 +185,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 // pier.yaml or task-definition file, or a service the plan left out
 // refuses the deploy at once. Images that now build another digest are
 // found after the build, still before any service changes.
-func staleBeforeBuild(ctx context.Context, env *Env, aws *awsTarget, services []*config.Service, saved *plan.Plan) ([]string, error) {
+func staleBeforeBuild(ctx context.Context, env *Env, aws *target.Target, services []*config.Service, saved *plan.Plan) ([]string, error) {
 	refs := map[string]string{}
 	for _, im := range saved.Images {
 		refs[im.Name] = im.Ref()
@@ -204,7 +205,7 @@ func staleBeforeBuild(ctx context.Context, env *Env, aws *awsTarget, services []
 	if err != nil {
 		return nil, err
 	}
-	fresh, _, err := deploy.Plan(ctx, aws.clients.ECS, env.File, saved.Images, specs)
+	fresh, _, err := deploy.Plan(ctx, aws.Clients.ECS, env.File, saved.Images, specs)
 	if err != nil {
 		return nil, fmt.Errorf("checking the saved plan against the live services: %w", err)
 	}
@@ -360,7 +361,8 @@ func printRun(env *Env, run *report.Run) {
 // openFailed reports a failure to reach AWS (or to start the sandbox).
 func openFailed(env *Env, cmd string, err error) int {
 	var ue *usageError
-	if errors.As(err, &ue) {
+	var ie *target.InputError
+	if errors.As(err, &ue) || errors.As(err, &ie) {
 		fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
 		return ExitUsage
 	}

@@ -54,14 +54,14 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 	if err != nil {
 		return openFailed(env, "plan", err)
 	}
-	defer aws.close()
+	defer aws.Close()
 
 	refs := map[string]string{}
 	var images []plan.Image
 	var platforms map[string][]string
 	if names := imagesOf(services); len(names) > 0 {
 		ir := newImageRun(env, f)
-		aws.images(ir)
+		ir.use(aws.Images)
 		arts, err := ir.build(ctx, names)
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "pier plan: building images: %v\n", err)
@@ -98,12 +98,12 @@ func runPlan(ctx context.Context, env *Env, sb *sandboxFlags, args []string, det
 		printInputError(env, "plan", err)
 		return ExitUsage
 	}
-	p, _, err := deploy.Plan(ctx, aws.clients.ECS, env.File, images, specs)
+	p, _, err := deploy.Plan(ctx, aws.Clients.ECS, env.File, images, specs)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier plan: %v\n", err)
 		return ExitFailed
 	}
-	deploy.ProbeHealth(ctx, aws.http, p, specs)
+	deploy.ProbeHealth(ctx, aws.HTTP, p, specs)
 	if env.Output == "json" {
 		err = report.JSON(env.Stdout, p)
 	} else {

@@ -48,21 +48,21 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 	if err != nil {
 		return openFailed(env, "rollback", err)
 	}
-	defer aws.close()
-	run := &report.Run{Command: "rollback", File: env.File, Started: aws.clock.Now()}
+	defer aws.Close()
+	run := &report.Run{Command: "rollback", File: env.File, Started: aws.Clock.Now()}
 	var targets []deploy.Target
 	for _, s := range services {
 		t := timeout
 		if t == 0 {
 			t = s.Timeout
 		}
-		target, err := deploy.RollbackTarget(ctx, aws.clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
+		target, err := deploy.RollbackTarget(ctx, aws.Clients.ECS, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)}, t)
 		if err != nil {
-			if errors.Is(err, deploy.ErrNoOlderRevision) && aws.server != nil {
+			if errors.Is(err, deploy.ErrNoOlderRevision) && aws.Server != nil {
 				err = fmt.Errorf("%w (each --sandbox run starts a fresh simulated account in which a service has only the revision of its task-definition file; "+
 					"to watch a rollback, deploy with a world whose image crashes: pier deploy --sandbox --sandbox-world testdata/sim/crashing-backend.yaml)", err)
 			}
-			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.clock.Now()
+			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.Clock.Now()
 			fmt.Fprintf(env.Stderr, "pier rollback: %v\n", err)
 			printRun(env, run)
 			return ExitFailed
@@ -71,9 +71,9 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 		target.Health = specHealth(s)
 		targets = append(targets, target)
 	}
-	d := deploy.New(aws.clients.ECS, append(aws.deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(grace))...)
+	d := deploy.New(aws.Clients.ECS, append(aws.Deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(grace))...)
 	run.Services = d.Apply(ctx, targets)
-	run.Result, run.Finished = report.Aggregate(run.Services), aws.clock.Now()
+	run.Result, run.Finished = report.Aggregate(run.Services), aws.Clock.Now()
 	for _, s := range run.Services {
 		if s.Cause != "" && run.Cause == "" {
 			run.Cause = s.Name + ": " + s.Cause

@@ -45,12 +45,12 @@ func runStatus(ctx context.Context, env *Env, sb *sandboxFlags, args []string, e
 	if err != nil {
 		return openFailed(env, "status", err)
 	}
-	defer aws.close()
+	defer aws.Close()
 	var refs []deploy.Ref
 	for _, s := range services {
 		refs = append(refs, deploy.Ref{Name: s.Name, Service: s.Service, Cluster: s.Cluster, Strategy: string(s.Strategy)})
 	}
-	st, err := deploy.Status(ctx, aws.clients.ECS, refs, events, stopped)
+	st, err := deploy.Status(ctx, aws.Clients.ECS, refs, events, stopped)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier status: %v\n", err)
 		return ExitFailed

@@ -1,4 +1,4 @@
-package cli
+package target
 
 import (
 	"context"
@@ -27,31 +27,31 @@ import (
 // world answers them). Nothing of this happens without the variable.
 
 // sandboxURL is the one place pier reads PIER_SANDBOX: nil when unset.
-func sandboxURL(env *Env) (*url.URL, error) {
-	raw := env.Getenv("PIER_SANDBOX")
+func sandboxURL(getenv func(string) string) (*url.URL, error) {
+	raw := getenv("PIER_SANDBOX")
 	if raw == "" {
 		return nil, nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, &usageError{fmt.Sprintf("PIER_SANDBOX=%q is not the URL `pier sandbox` prints (http://127.0.0.1:PORT): paste its export lines again, or unset PIER_SANDBOX to use AWS", raw)}
+		return nil, &InputError{fmt.Sprintf("PIER_SANDBOX=%q is not the URL `pier sandbox` prints (http://127.0.0.1:PORT): paste its export lines again, or unset PIER_SANDBOX to use AWS", raw)}
 	}
 	return u, nil
 }
 
 // openRemote points every AWS client at the sandbox at base, with the
-// region and credentials of the printed lines (read through env like the
+// region and credentials of the printed lines (read through getenv like the
 // rest of pier, so tests need no process environment). The sandbox drives
 // its own clock: pier waits in real time, as against AWS.
-func openRemote(env *Env, f *config.File, base *url.URL) (*awsTarget, error) {
+func openRemote(f *config.File, base *url.URL, getenv func(string) string) (*Target, error) {
 	region := f.Region
 	if region == "" {
-		region = env.Getenv("AWS_REGION")
+		region = getenv("AWS_REGION")
 	}
 	if region == "" {
-		return nil, &usageError{"no region: set region: in pier.yaml, or AWS_REGION (pier sandbox prints it)"}
+		return nil, &InputError{"no region: set region: in pier.yaml, or AWS_REGION (pier sandbox prints it)"}
 	}
-	key, secret := env.Getenv("AWS_ACCESS_KEY_ID"), env.Getenv("AWS_SECRET_ACCESS_KEY")
+	key, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if key == "" || secret == "" {
 		// The sandbox checks no signature; any pair will do.
 		key, secret = "AKIASIMULATOR0000000", "simulator-secret-key"
@@ -65,24 +65,22 @@ func openRemote(env *Env, f *config.File, base *url.URL) (*awsTarget, error) {
 	}
 	clients := awsapi.New(cfg)
 	httpc := sim.RemoteHTTPClient(base)
-	fmt.Fprintf(env.Stderr, "pier: PIER_SANDBOX is set: running against the pier sandbox at %s, not AWS; public base images come from its stand-ins and health-check URLs are answered by it (unset PIER_SANDBOX to use AWS)\n", base.Redacted())
-	return &awsTarget{
-		clients: clients,
-		clock:   deploy.WallClock{},
-		deploy:  []deploy.Option{deploy.WithHTTPClient(httpc), deploy.WithELB(clients.ELB)},
-		http:    httpc,
-		remote:  base.Host,
-		close:   func() {},
+	return &Target{
+		Kind:    Remote,
+		Clients: clients,
+		Clock:   deploy.WallClock{},
+		Deploy:  []deploy.Option{deploy.WithHTTPClient(httpc), deploy.WithELB(clients.ELB)},
+		HTTP:    httpc,
+		// Pushes go to its registry, bases come from its stand-ins over the same port.
+		Images: Images{
+			ECR:     sandboxTokens{clients.ECR},
+			Push:    []registry.Option{registry.WithRegistryHost(base.Host)},
+			Build:   []image.Option{image.WithTransport(sim.MirrorTransport(base.Host))},
+			Sandbox: true,
+		},
+		Notice: fmt.Sprintf("PIER_SANDBOX is set: running against the pier sandbox at %s, not AWS; public base images come from its stand-ins and health-check URLs are answered by it (unset PIER_SANDBOX to use AWS)", base.Redacted()),
+		close:  func() {},
 	}, nil
-}
-
-// remoteImages is images for a sandbox in another process: pushes go to its
-// registry, bases come from its stand-ins over the same port.
-func (t *awsTarget) remoteImages(r *imageRun) {
-	r.sandbox = true
-	r.ecr = sandboxTokens{ecr.NewFromConfig(t.clients.Config)}
-	r.pushOpts = append(r.pushOpts, registry.WithRegistryHost(t.remote))
-	r.buildOpts = append(r.buildOpts, image.WithTransport(sim.MirrorTransport(t.remote)))
 }
 
 // sandboxTokenWindow is how long pier trusts a token from a sandbox in
@@ -101,10 +99,10 @@ const (
 // valid for 12 virtual hours, minutes of real time at any sensible speed,
 // so pier trusts each for sandboxTokenWindow of real time (past the
 // keychain's renewal margin) and then fetches the next.
-type sandboxTokens struct{ *ecr.Client }
+type sandboxTokens struct{ awsapi.ECR }
 
 func (s sandboxTokens) GetAuthorizationToken(ctx context.Context, in *ecr.GetAuthorizationTokenInput, optFns ...func(*ecr.Options)) (*ecr.GetAuthorizationTokenOutput, error) {
-	out, err := s.Client.GetAuthorizationToken(ctx, in, optFns...)
+	out, err := s.ECR.GetAuthorizationToken(ctx, in, optFns...)
 	if err != nil {
 		return nil, err
 	}
