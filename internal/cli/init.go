@@ -99,23 +99,20 @@ func runInit(ctx context.Context, env *Env, sb *sandboxFlags, fl initFlags, args
 		}
 		seed = f
 	}
-	target, err := sb.open(ctx, env, seed)
+	tgt, err := sb.open(ctx, env, seed)
 	if err != nil {
 		return openFailed(env, "init", err)
 	}
-	defer target.close()
+	defer tgt.Close()
 
 	req := fl.req
-	req.Region = target.clients.Config.Region
-	switch {
-	case target.server != nil:
-		req.OwnRegistries = []string{target.server.RegistryHost()}
-	case target.remote != "":
-		req.OwnRegistries = []string{target.remote}
+	req.Region = tgt.Clients.Config.Region
+	if h := tgt.Images.Host; h != "" {
+		req.OwnRegistries = []string{h}
 	}
 	// The same configuration as every command's clients; adopting needs
 	// ecs:ListServices, which deploys never call (and their policy omits).
-	a, err := adopt.Read(ctx, ecs.NewFromConfig(target.clients.Config), req)
+	a, err := adopt.Read(ctx, ecs.NewFromConfig(tgt.Clients.Config), req)
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "pier init: %v\n", err)
 		return ExitFailed

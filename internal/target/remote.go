@@ -77,6 +77,7 @@ func openRemote(f *config.File, base *url.URL, getenv func(string) string) (*Tar
 			Push:    []registry.Option{registry.WithRegistryHost(base.Host)},
 			Build:   []image.Option{image.WithTransport(sim.MirrorTransport(base.Host))},
 			Sandbox: true,
+			Host:    base.Host,
 		},
 		Notice: fmt.Sprintf("PIER_SANDBOX is set: running against the pier sandbox at %s, not AWS; public base images come from its stand-ins and health-check URLs are answered by it (unset PIER_SANDBOX to use AWS)", base.Redacted()),
 		close:  func() {},

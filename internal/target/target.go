@@ -85,6 +85,9 @@ type Images struct {
 	Build []image.Option
 	// Sandbox: base images come from the sandbox's stand-ins.
 	Sandbox bool
+	// Host is the registry's host:port when it is not an ECR host name
+	// (a sandbox's), "" for AWS.
+	Host string
 }
 
 // Close releases what Open started (the in-process sandbox).
@@ -177,6 +180,7 @@ func openSandbox(ctx context.Context, f *config.File, o Options) (*Target, error
 				registry.WithKeychainOptions(registry.WithClock(clock.Now))},
 			Build:   []image.Option{image.WithTransport(srv.RegistryTransport())},
 			Sandbox: true,
+			Host:    srv.RegistryHost(),
 		},
 		// A sandbox rollout of minutes ends in a second: say whose minutes they are.
 		Notice: fmt.Sprintf("sandbox at %s (%s); nothing touches AWS; times are the simulator's virtual time", srv.URL, srv.World().Describe()),
