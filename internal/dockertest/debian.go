@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -44,6 +45,11 @@ type Spec struct {
 	Packages []string          // Debian packages installed on top of minbase
 	Dirs     map[string]string // host directory → absolute path in the image, copied in
 	Env      []string          // KEY=VALUE added to the image's config after PATH
+	Cmd      []string          // the image's command; default ["bash"]
+	// Script is run by sh in the finished tree (chroot) after the packages
+	// are installed and Dirs copied: for what a stand-in base must add that
+	// no package does, such as the user an official image creates.
+	Script string
 }
 
 // Base is a Debian bookworm root filesystem made by debootstrap, cached once
@@ -55,6 +61,7 @@ type Base struct {
 	Layout  string // an OCI image layout holding the base as one image
 	Tag     string // the base imported into the engine (`docker import`)
 	Env     []string
+	Cmd     []string
 }
 
 // Image opens the base's image in its OCI layout.
@@ -111,11 +118,15 @@ func DebianBaseWith(tb testing.TB, spec Spec) *Base {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		tb.Fatalf("making the base cache %s: %v", cache, err)
 	}
+	if len(spec.Cmd) == 0 {
+		spec.Cmd = []string{"bash"}
+	}
 	b := &Base{
 		Key:     key,
 		Dir:     filepath.Join(cache, key),
 		Tag:     "pier-test/base-" + spec.Name + ":" + strings.TrimPrefix(key, spec.Name+"-"),
 		Env:     append([]string{DefaultPath}, spec.Env...),
+		Cmd:     spec.Cmd,
 		RootTar: filepath.Join(cache, key, "rootfs.tar"),
 		Layout:  filepath.Join(cache, key, "oci"),
 	}
@@ -129,14 +140,21 @@ func DebianBaseWith(tb testing.TB, spec Spec) *Base {
 		}
 		tb.Logf("made the Debian base %s in %s (cached in %s)", key, time.Since(start).Round(time.Second), b.Dir)
 	}
-	if _, err := docker("image", "inspect", "--format", "{{.Id}}", b.Tag); err != nil {
+	if _, err := Output("image", "inspect", "--format", "{{.Id}}", b.Tag); err != nil {
+		if fi, err := os.Stat(b.RootTar); err == nil && engine.rootDir != "" {
+			RequireDisk(tb, engine.rootDir, 2*uint64(fi.Size()), "importing the Debian base "+key+" into the engine")
+		}
 		start := time.Now()
 		args := []string{"import"}
 		for _, e := range b.Env {
 			args = append(args, "--change", "ENV "+e)
 		}
-		args = append(args, "--change", `CMD ["bash"]`, b.RootTar, b.Tag)
-		if _, err := docker(args...); err != nil {
+		cmd, err := json.Marshal(b.Cmd)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		args = append(args, "--change", "CMD "+string(cmd), b.RootTar, b.Tag)
+		if _, err := Output(args...); err != nil {
 			tb.Fatalf("importing the Debian base %s into the engine: %v", key, err)
 		}
 		tb.Logf("imported %s as %s in %s", b.RootTar, b.Tag, time.Since(start).Round(time.Second))
@@ -152,8 +170,8 @@ func (s Spec) key(mirror string) (string, error) {
 	h := sha256.New()
 	pkgs := append([]string(nil), s.Packages...)
 	sort.Strings(pkgs)
-	fmt.Fprintf(h, "recipe %s\nsuite %s\nmirror %s\narch %s\npackages %s\nenv %s\n",
-		recipeVersion, Suite, mirror, runtime.GOARCH, strings.Join(pkgs, ","), strings.Join(s.Env, "\x00"))
+	fmt.Fprintf(h, "recipe %s\nsuite %s\nmirror %s\narch %s\npackages %s\nenv %q\ncmd %q\nscript %q\n",
+		recipeVersion, Suite, mirror, runtime.GOARCH, strings.Join(pkgs, ","), s.Env, s.Cmd, s.Script)
 	hosts := make([]string, 0, len(s.Dirs))
 	for host := range s.Dirs {
 		hosts = append(hosts, host)
@@ -231,6 +249,11 @@ func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string
 			return fmt.Errorf("copying %s into the base at %s: %w", host, in, err)
 		}
 	}
+	if spec.Script != "" {
+		if err := run(tmp, "chroot", root, "/bin/sh", "-ec", spec.Script); err != nil {
+			return fmt.Errorf("running the base's script: %w", err)
+		}
+	}
 	rootTar := filepath.Join(tmp, "rootfs.tar")
 	// /dev, /proc and /sys are the engine's to provide; their contents would be
 	// device nodes that an unprivileged layer apply cannot make.
@@ -241,7 +264,7 @@ func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string
 	if err := os.RemoveAll(root); err != nil {
 		return err
 	}
-	if err := writeLayout(filepath.Join(tmp, "oci"), rootTar, b.Env, spec.Name); err != nil {
+	if err := writeLayout(filepath.Join(tmp, "oci"), rootTar, b, spec.Name); err != nil {
 		return fmt.Errorf("writing the OCI layout: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "done"), []byte(b.Key+"\n"), 0o644); err != nil {
@@ -253,7 +276,7 @@ func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string
 
 // writeLayout writes an OCI layout at dir holding one image: rootTar as its
 // only layer, for this machine's platform.
-func writeLayout(dir, rootTar string, env []string, name string) error {
+func writeLayout(dir, rootTar string, b *Base, name string) error {
 	layer, err := tarball.LayerFromFile(rootTar, tarball.WithCompressionLevel(gzip.BestSpeed))
 	if err != nil {
 		return err
@@ -268,8 +291,8 @@ func writeLayout(dir, rootTar string, env []string, name string) error {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Config.Env = append([]string(nil), env...)
-	cf.Config.Cmd = []string{"bash"}
+	cf.Config.Env = append([]string(nil), b.Env...)
+	cf.Config.Cmd = append([]string(nil), b.Cmd...)
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return err

@@ -43,6 +43,7 @@ func skipOrFail(tb testing.TB, why string) {
 var engine struct {
 	once    sync.Once
 	version string
+	rootDir string // the engine's image store, when it is on this machine
 	err     error
 }
 
@@ -58,13 +59,16 @@ func Require(tb testing.TB) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
-		v := strings.TrimSpace(string(out))
+		out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}} {{.DockerRootDir}}").CombinedOutput()
+		v, root, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 		if err != nil || v == "" {
-			engine.err = fmt.Errorf("no Docker Engine answers `docker info` (%v): %s", err, v)
+			engine.err = fmt.Errorf("no Docker Engine answers `docker info` (%v): %s", err, out)
 			return
 		}
 		engine.version = v
+		if fi, err := os.Stat(root); err == nil && fi.IsDir() {
+			engine.rootDir = root
+		}
 	})
 	if engine.err != nil {
 		skipOrFail(tb, engine.err.Error())
@@ -110,14 +114,16 @@ func humanBytes(n uint64) string {
 // failing tb with the command and its standard error when it fails.
 func Docker(tb testing.TB, args ...string) string {
 	tb.Helper()
-	out, err := docker(args...)
+	out, err := Output(args...)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return out
 }
 
-func docker(args ...string) (string, error) {
+// Output runs the docker client with args and returns its standard output;
+// the error names the command and holds its standard error.
+func Output(args ...string) (string, error) {
 	cmd := exec.Command("docker", args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

@@ -155,3 +155,27 @@ func TestDebianBase(t *testing.T) {
 		t.Errorf("cache entry %s is not marked done: %v", b.Dir, err)
 	}
 }
+
+// TestStandInBases makes the builders' stand-in bases and runs the program
+// each is for.
+func TestStandInBases(t *testing.T) {
+	tests := []struct {
+		name string
+		base func(testing.TB) *Base
+		cmd  []string
+		want string
+	}{
+		{"nginx", NginxBase, []string{"sh", "-c", "nginx -v 2>&1; id nginx"}, "nginx version: nginx/1.22"},
+		{"node", NodeBase, []string{"sh", "-c", "node --version; id -u node"}, "\n1000"},
+		{"jre", JREBase, []string{"sh", "-c", "java -version 2>&1"}, `openjdk version "17.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.base(t)
+			out := Docker(t, append([]string{"run", "--rm", "--network=none", b.Tag}, tt.cmd...)...)
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("%s in %s printed %q, want it to contain %q", strings.Join(tt.cmd, " "), b.Tag, out, tt.want)
+			}
+		})
+	}
+}
