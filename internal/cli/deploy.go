@@ -96,6 +96,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	run := &report.Run{Command: "deploy", File: env.File, Started: aws.Clock.Now()}
 	fail := func(cause error) int {
 		run.Result, run.Cause, run.Finished = report.Failed, cause.Error(), aws.Clock.Now()
+		stamp(aws, run)
 		printRun(env, run)
 		return report.Failed.ExitCode()
 	}
@@ -175,6 +176,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 			run.Cause = s.Name + ": " + s.Cause
 		}
 	}
+	stamp(aws, run)
 	printRun(env, run)
 	return run.Result.ExitCode()
 }

@@ -64,6 +64,7 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 			}
 			run.Result, run.Cause, run.Finished = report.Failed, err.Error(), aws.Clock.Now()
 			fmt.Fprintf(env.Stderr, "pier rollback: %v\n", err)
+			stamp(aws, run)
 			printRun(env, run)
 			return ExitFailed
 		}
@@ -79,6 +80,7 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 			run.Cause = s.Name + ": " + s.Cause
 		}
 	}
+	stamp(aws, run)
 	printRun(env, run)
 	return run.Result.ExitCode()
 }

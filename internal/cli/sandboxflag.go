@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
 	"github.com/pier-deploy/pier/internal/target"
 )
@@ -62,4 +64,16 @@ func (s *sandboxFlags) open(ctx context.Context, env *Env, f *config.File) (*tar
 
 func (s *sandboxFlags) options(env *Env) target.Options {
 	return target.Options{Sandbox: s.on, World: s.world, Server: s.srv, Getenv: env.Getenv}
+}
+
+// stamp labels the times of a run on the in-process sandbox's virtual
+// clock as simulated and adds the real time the run took since the target
+// was opened; a run against AWS or a PIER_SANDBOX (which pier waits for in
+// real time) is left as it is.
+func stamp(t *target.Target, run *report.Run) {
+	if t.Kind != target.Sandbox {
+		return
+	}
+	run.Simulated = true
+	run.RealSeconds = time.Since(t.Opened).Round(100 * time.Millisecond).Seconds()
 }

@@ -110,7 +110,11 @@ func (s *Summary) Markdown() string {
 	if len(s.Services) > 0 {
 		b.WriteString("### Services\n\n| Service | Task definition | Strategy | Outcome | Duration |\n|---|---|---|---|--:|\n")
 		for _, sv := range s.Services {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", text(sv.Name), revisionChange(sv.From, sv.To), text(sv.Strategy), text(sv.Outcome), duration(sv.Duration))
+			d := duration(sv.Duration)
+			if s.Sandbox && d != "" {
+				d += " simulated" // the simulator's minutes pass in a second
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", text(sv.Name), revisionChange(sv.From, sv.To), text(sv.Strategy), text(sv.Outcome), d)
 		}
 		b.WriteString("\n")
 	}

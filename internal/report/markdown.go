@@ -84,6 +84,9 @@ var outcomeIcon = map[Outcome]string{Success: "✅", NoChanges: "➖", RolledBac
 func RunMarkdown(w io.Writer, r *Run) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### pier %s: %s %s\n\n", r.Command, outcomeIcon[r.Result], r.Result)
+	if r.Simulated {
+		fmt.Fprintf(&b, "> Simulated: the run took %s on the sandbox's virtual clock.\n\n", r.Took())
+	}
 	if r.Cause != "" {
 		fmt.Fprintf(&b, "> %s\n\n", prose(r.Cause))
 	}
@@ -97,7 +100,7 @@ func RunMarkdown(w io.Writer, r *Run) error {
 	b.WriteString("| service | outcome | revisions | duration | cause |\n|---|---|---|---|---|\n")
 	for _, s := range r.Services {
 		fmt.Fprintf(&b, "| %s | %s %s | %s | %s | %s |\n", cell(s.Name), outcomeIcon[s.Outcome], s.Outcome,
-			cell(revisions(s)), Elapsed(s.Finished.Sub(s.Started)), prose(s.Cause))
+			cell(revisions(s)), r.Duration(s.Finished.Sub(s.Started)), prose(s.Cause))
 	}
 	for _, s := range r.Services {
 		if len(s.Events) == 0 && len(s.StoppedTasks) == 0 {

@@ -49,7 +49,12 @@ type Run struct {
 	Cause    string    `json:"cause,omitempty"`
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	Images   []Image   `json:"images"`
+	// Simulated says that every time and duration of the run is the
+	// sandbox's virtual clock (minutes of rollout that pass in a second);
+	// RealSeconds is then how long the run took in real time.
+	Simulated   bool    `json:"simulated,omitempty"`
+	RealSeconds float64 `json:"realSeconds,omitempty"`
+	Images      []Image `json:"images"`
 	// Phases are the run-level steps before the services' own: build, push, plan.
 	Phases   []Phase   `json:"phases,omitempty"`
 	Services []Service `json:"services"`

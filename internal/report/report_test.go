@@ -198,3 +198,51 @@ func TestMarkdownProseIsLiteral(t *testing.T) {
 		}
 	}
 }
+
+// A run on the sandbox's virtual clock says so wherever it gives a
+// duration, with the real time beside the total.
+func TestSimulatedDurations(t *testing.T) {
+	start := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	svc := Service{Name: "nexus", Outcome: Success, Started: start, Finished: start.Add(8*time.Minute + 15*time.Second)}
+	tests := []struct {
+		name      string
+		simulated bool
+		real      float64
+		total     string
+		service   string
+	}{
+		{"aws", false, 0, "deploy: success in 8m15s\n", "8m15s\n"},
+		{"sandbox", true, 0.44, "deploy: success in 8m15s simulated (0.4s real)\n", "8m15s simulated\n"},
+		{"slow sandbox", true, 75, "deploy: success in 8m15s simulated (1m15s real)\n", "8m15s simulated\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Run{Command: "deploy", Result: Success, Started: start, Finished: svc.Finished, Simulated: tt.simulated, RealSeconds: tt.real, Services: []Service{svc}}
+			var b strings.Builder
+			if err := RunText(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasSuffix(b.String(), tt.total) || !strings.Contains(b.String(), tt.service) {
+				t.Errorf("text:\n%s\nwant the total %q and the service %q", b.String(), tt.total, tt.service)
+			}
+			b.Reset()
+			if err := RunMarkdown(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(b.String(), "| 8m15s simulated |"); got != tt.simulated {
+				t.Errorf("markdown labels the duration simulated: %v, want %v:\n%s", got, tt.simulated, b.String())
+			}
+			var doc map[string]any
+			b.Reset()
+			if err := JSON(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal([]byte(b.String()), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if _, has := doc["simulated"]; has != tt.simulated || (tt.simulated && doc["realSeconds"] != tt.real) {
+				t.Errorf("json simulated=%v realSeconds=%v", doc["simulated"], doc["realSeconds"])
+			}
+		})
+	}
+}

@@ -152,7 +152,7 @@ func RunText(w io.Writer, r *Run) error {
 		fmt.Fprintf(&b, "image   %-20s %s (%d blobs, %d bytes uploaded)\n", im.Name, im.Ref, im.Blobs, im.Bytes)
 	}
 	for _, s := range r.Services {
-		fmt.Fprintf(&b, "service %-20s %-12s %s  %s\n", s.Name, s.Outcome, revisions(s), Elapsed(s.Finished.Sub(s.Started)))
+		fmt.Fprintf(&b, "service %-20s %-12s %s  %s\n", s.Name, s.Outcome, revisions(s), r.Duration(s.Finished.Sub(s.Started)))
 		if s.Cause != "" {
 			fmt.Fprintf(&b, "        cause: %s\n", s.Cause)
 		}
@@ -163,7 +163,7 @@ func RunText(w io.Writer, r *Run) error {
 			fmt.Fprintf(&b, "        deregistered: %s\n", strings.Join(s.Deregistered, ", "))
 		}
 	}
-	fmt.Fprintf(&b, "%s: %s in %s\n", r.Command, r.Result, Elapsed(r.Finished.Sub(r.Started)))
+	fmt.Fprintf(&b, "%s: %s in %s\n", r.Command, r.Result, r.Took())
 	if r.Cause != "" {
 		fmt.Fprintf(&b, "cause: %s\n", r.Cause)
 	}
@@ -196,4 +196,32 @@ func stoppedText(t StoppedTask) string {
 		parts = append(parts, p)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Duration formats a duration of the run, labelled when it is simulated:
+// "8m15s simulated" is not eight minutes anyone waited.
+func (r *Run) Duration(d time.Duration) string {
+	if r.Simulated {
+		return Elapsed(d) + " simulated"
+	}
+	return Elapsed(d)
+}
+
+// Took is how long the whole run took: "8m15s", or for a simulated run
+// "8m15s simulated (0.4s real)".
+func (r *Run) Took() string {
+	s := r.Duration(r.Finished.Sub(r.Started))
+	if r.Simulated {
+		s += " (" + RealElapsed(r.RealSeconds) + " real)"
+	}
+	return s
+}
+
+// RealElapsed formats a real duration in seconds: tenths under a minute
+// (a sandbox run takes about a second), else as Elapsed.
+func RealElapsed(seconds float64) string {
+	if seconds < 59.95 {
+		return fmt.Sprintf("%.1fs", seconds)
+	}
+	return Elapsed(time.Duration(seconds * float64(time.Second)))
 }

@@ -70,6 +70,9 @@ type Target struct {
 	// Notice is the one line a face tells the user about a target that is
 	// not AWS ("" for AWS).
 	Notice string
+	// Opened is when the target was opened, on the wall clock: a run on
+	// the sandbox's virtual clock reports its real duration beside it.
+	Opened time.Time
 	close  func()
 }
 
@@ -142,6 +145,7 @@ func Open(ctx context.Context, f *config.File, o Options) (*Target, error) {
 
 // openSandbox starts (or reuses) the in-process sandbox of f.
 func openSandbox(ctx context.Context, f *config.File, o Options) (*Target, error) {
+	opened := time.Now()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	srv, closeSrv := o.Server, func() {}
 	if srv == nil {
@@ -163,6 +167,7 @@ func openSandbox(ctx context.Context, f *config.File, o Options) (*Target, error
 	clients := awsapi.New(cfg)
 	clock := srv.World().Clock()
 	return &Target{
+		Opened:  opened,
 		Kind:    Sandbox,
 		Clients: clients,
 		Clock:   clock,
