@@ -77,6 +77,15 @@ func (e *usageError) Error() string { return e.msg }
 // Run executes pier with args (without the program name) and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	env := &Env{Stdout: stdout, Stderr: stderr, Getenv: getenv, Globals: Globals{File: "pier.yaml", Output: "text"}}
+	if len(args) > 0 && args[0] == "__complete" {
+		// The completion scripts pass the words typed so far as they are,
+		// half-typed flags included: no flag parsing may see them.
+		words := args[1:]
+		if len(words) > 0 && words[0] == "--" {
+			words = words[1:]
+		}
+		return runComplete(env, words)
+	}
 
 	// Global flags may come before the command name.
 	gfs := flag.NewFlagSet("pier", flag.ContinueOnError)
@@ -187,7 +196,13 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		args = fs.Args()
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			// Parse consumed a "--": everything after it is positional.
+			positional = append(positional, rest...)
+			break
+		}
+		args = rest
 		if len(args) == 0 {
 			break
 		}
