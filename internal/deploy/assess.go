@@ -32,6 +32,10 @@ type rollout struct {
 	// service still ran when none of ours appeared.
 	follow *following
 	runs   string
+	// steady: ECS said the service is steady since the counts were last
+	// short (see steadyByCounts); failedAtSteady is failedTasks then.
+	steady         bool
+	failedAtSteady int32
 
 	seenEvents  map[string]bool
 	failedTasks int32 // our deployment's failedTasks at the last snapshot
@@ -189,22 +193,22 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	switch {
 	case str(svc.Status) != "" && str(svc.Status) != "ACTIVE":
 		return fail(Cause{ServiceGone, fmt.Sprintf("the service is %s (being deleted)", str(svc.Status))})
-	case r.want > 0 && svc.DesiredCount == 0:
+	case r.want > 0 && desired(svc) == 0:
 		return fail(Cause{ScaledToZero, "the service's desired count was set to 0 outside this run (auto scaling or another deploy?)"})
 	}
 
 	if ours != nil && ours.RolloutState == types.DeploymentRolloutStateFailed {
 		reason := strings.TrimSuffix(str(ours.RolloutStateReason), ".")
 		if primary != nil && str(primary.Id) != r.deployment && str(primary.TaskDefinition) == r.previous {
-			v.rollback = str(primary.Id)
-			return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker failed deployment %s and is rolling back to %s: %s", r.deployment, shortTD(r.previous), reason)})
+			v.note = "ECS: " + reason
+			return r.rolledBack(fail, &v, primary)
 		}
 		return fail(Cause{DeploymentFailed, fmt.Sprintf("deployment %s failed: %s", r.deployment, reason)})
 	}
 	if primary != nil && str(primary.Id) != r.deployment {
-		if r.circuitBreaker && str(primary.TaskDefinition) == r.previous && (ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed) {
-			v.rollback = str(primary.Id)
-			return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker rolled deployment %s back to %s", r.deployment, shortTD(r.previous))})
+		if r.circuitBreaker && str(primary.TaskDefinition) == r.previous && (ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed ||
+			(ours.RolloutState == "" && ours.FailedTasks > 0)) {
+			return r.rolledBack(fail, &v, primary)
 		}
 		return fail(Cause{Superseded, fmt.Sprintf("deployment %s (task definition %s) replaced ours (%s) outside this run; pier leaves it alone",
 			str(primary.Id), shortTD(str(primary.TaskDefinition)), r.deployment)})
@@ -221,11 +225,11 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		if ours.RunningCount >= r.want {
 			v.state = completed
 		}
-	case ours.RolloutState == "" && len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && ours.DesiredCount == r.want:
+	case ours.RolloutState == "" && r.steadyByCounts(svc, ours, v.events):
 		// Services without a rolloutState (external deployment controller,
-		// old API versions): one deployment with every task running.
+		// old API versions): see steadyByCounts.
 		v.state = completed
-		v.note = "ECS reports no rolloutState; decided by a single deployment with running == desired"
+		v.note = "ECS reports no rolloutState; decided by a single deployment with running == desired and ECS's steady-state event after it"
 	}
 	return v
 }
@@ -365,7 +369,7 @@ func restoredOn(svc *types.Service, taskDef string, want, least int32) bool {
 			off += d.RunningCount + d.PendingCount
 		}
 	}
-	return on >= least && on <= want && off == 0 && svc.DesiredCount == want
+	return on >= least && on <= want && off == 0 && desired(svc) == want
 }
 
 // shortTD is family:revision of a task-definition ARN.

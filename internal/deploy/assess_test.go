@@ -46,7 +46,12 @@ func TestAssess(t *testing.T) {
 		{name: "in progress", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, inProgress, 2, 1), dep("ecs-svc/old", "ACTIVE", tdOld, done, 2, 2)), state: waiting},
 		{name: "completed", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, done, 2, 2)), state: completed},
 		{name: "completed but old still draining counts", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, done, 2, 2), dep("ecs-svc/old", "ACTIVE", tdOld, done, 0, 1)), state: completed},
-		{name: "no rolloutState, single deployment all running", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2)), state: completed},
+		{name: "no rolloutState, single deployment all running", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2)), state: waiting},
+		{name: "no rolloutState, single deployment all running, steady", snap: func() *types.Service {
+			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2))
+			s.Events = []types.ServiceEvent{event("e1", 30*time.Second, "(service ecs-backend-service) has reached a steady state.")}
+			return s
+		}(), state: completed},
 		{name: "no rolloutState, old still there", snap: svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, "", 2, 2), dep("ecs-svc/old", "ACTIVE", tdOld, "", 0, 1)), state: waiting},
 		{name: "circuit breaker rolled back", cb: true,
 			snap: svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, inProgress, 2, 0), func() types.Deployment {
@@ -54,7 +59,7 @@ func TestAssess(t *testing.T) {
 				d.RolloutStateReason = aws.String("ECS deployment circuit breaker: tasks failed to start.")
 				return d
 			}()),
-			state: failed, kind: CircuitBreaker, has: "tasks failed to start", rollback: "ecs-svc/rb"},
+			state: failed, kind: CircuitBreaker, has: "failed deployment ecs-svc/new and started a rollback to ecs-backend-task:49", rollback: "ecs-svc/rb"},
 		{name: "rolled back to completed is still a failure", cb: true,
 			snap:  svc(2, dep("ecs-svc/rb", "PRIMARY", tdOld, done, 2, 2)),
 			state: failed, kind: CircuitBreaker, rollback: "ecs-svc/rb"},

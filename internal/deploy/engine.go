@@ -269,6 +269,12 @@ type run struct {
 	// wait that follows the update.
 	last    *types.Service
 	pending *following
+	// learned is the first fatal cause read from a stopped task of ours:
+	// it stays the reason however the deployment is shown later.
+	learned Cause
+	// failed is our deployment ECS's circuit breaker rolled back, while
+	// its stopped tasks have not said why yet.
+	failed *rollout
 }
 
 func (r *run) name() string { return r.t.Plan.Name }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -196,4 +197,65 @@ func revisions(ctx context.Context, api ecsLister, family string) ([]string, err
 
 type ecsLister interface {
 	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+}
+
+// rolledBack is the verdict when ECS's circuit breaker rolled our
+// deployment back: one cause whether the FAILED deployment is still
+// listed or already gone (a slower poll finds it drained), and a look at
+// the stopped tasks of ours, which ECS keeps, for the reason.
+func (r *rollout) rolledBack(fail func(Cause) verdict, v *verdict, primary *types.Deployment) verdict {
+	v.rollback = str(primary.Id)
+	v.checkStopped = true
+	return fail(Cause{CircuitBreaker, fmt.Sprintf("ECS's circuit breaker failed deployment %s and started a rollback to %s", r.deployment, shortTD(r.previous))})
+}
+
+// desired is the service's desired count; where the member is absent (the
+// SDK reads it as 0) the PRIMARY deployment's, which ECS keeps equal.
+func desired(svc *types.Service) int32 {
+	if svc.DesiredCount != 0 {
+		return svc.DesiredCount
+	}
+	for _, d := range svc.Deployments {
+		if str(d.Status) == "PRIMARY" {
+			return d.DesiredCount
+		}
+	}
+	return 0
+}
+
+// steadyByCounts decides completion where ECS gives no rolloutState: one
+// deployment (ours) with every task running, and ECS's own "has reached a
+// steady state" (or "deployment completed") event after the counts last
+// fell short. Counts alone are no proof: a revision that starts and then
+// crashes shows running == desired for a while.
+func (r *rollout) steadyByCounts(svc *types.Service, ours *types.Deployment, events []types.ServiceEvent) bool {
+	whole := len(svc.Deployments) == 1 && ours.RunningCount == ours.DesiredCount && ours.DesiredCount == r.want
+	if !whole || ours.FailedTasks > r.failedAtSteady {
+		r.steady, r.failedAtSteady = false, ours.FailedTasks
+		return false
+	}
+	for _, e := range events {
+		msg := str(e.Message)
+		if strings.Contains(msg, "has reached a steady state") || (r.deployment != "" && strings.Contains(msg, r.deployment+") deployment completed")) {
+			r.steady = true
+		}
+	}
+	return r.steady
+}
+
+// learnedCause is what the stopped tasks of our deployment say, for a
+// verdict ECS's circuit breaker decided: what earlier rounds read, else
+// one more look now (ECS keeps stopped tasks listed for a while after the
+// FAILED deployment is gone). "" when it adds nothing.
+func (r *run) learnedCause(ctx context.Context, c Cause, ours *rollout) string {
+	if c.Kind != CircuitBreaker || ours == nil {
+		return ""
+	}
+	if r.learned.Kind == NotFatal {
+		r.stoppedCause(ctx, ours)
+	}
+	if r.learned.Kind == NotFatal || strings.Contains(c.Message, r.learned.Message) {
+		return ""
+	}
+	return "; " + r.learned.Message
 }

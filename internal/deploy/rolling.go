@@ -69,7 +69,7 @@ func (r *run) rolling(ctx context.Context) {
 		r.finish(report.NotRestored, v.cause)
 		return
 	}
-	r.rollBack(ctx, v, last)
+	r.rollBack(ctx, v, last, ro)
 }
 
 // settle waits for our deployment and then its health check. On success
@@ -111,7 +111,7 @@ func (r *run) keptOnCancel(v verdict) bool {
 // rollBack returns the service to the revision it ran before: it waits for
 // the circuit breaker's own rollback when ECS started one, otherwise it
 // updates the service back and waits for that deployment.
-func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service) {
+func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service, ours *rollout) {
 	p := r.t.Plan
 	r.startPhase("rollback")
 	since := r.d.o.clock.Now()
@@ -128,7 +128,15 @@ func (r *run) rollBack(ctx context.Context, failure verdict, last *types.Service
 	} else {
 		r.d.emit(r.name(), report.Note, fmt.Sprintf("ECS's circuit breaker is rolling back to %s: waiting for deployment %s", p.Current, id))
 	}
-	if ok, state := r.waitRestored(ctx, id, since); !ok {
+	if failure.cause.Kind == CircuitBreaker {
+		r.failed = ours // waitRestored reads its stopped tasks until one says why
+	}
+	if failure.cause.Kind == CircuitBreaker {
+		r.failed = ours // waitRestored reads its stopped tasks until one says why
+	}
+	ok, state := r.waitRestored(ctx, id, since)
+	failure.cause.Message += r.learnedCause(ctx, failure.cause, ours)
+	if !ok {
 		r.endPhase("failed")
 		r.finish(report.NotRestored, Cause{failure.cause.Kind, failure.cause.Message + "; the rollback to " + p.Current.String() + " did not settle: " + state})
 		return
@@ -161,6 +169,9 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 		v := ro.assess(s.svc, s.at)
 		for _, e := range v.events {
 			r.event(e)
+		}
+		if r.failed != nil && r.learned.Kind == NotFatal {
+			r.stoppedCause(ctx, r.failed)
 		}
 		if v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old, r.t.least()) {
 			return true, ""

@@ -179,6 +179,9 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 		r.rep.StoppedTasks = append(r.rep.StoppedTasks, stoppedReport(t))
 		if c := ClassifyStoppedTask(t); c.Kind != NotFatal && first.Kind == NotFatal {
 			first = c
+			if r.learned.Kind == NotFatal {
+				r.learned = c
+			}
 			r.d.emit(r.name(), report.Warn, "stopped task: "+c.Message)
 		}
 	}

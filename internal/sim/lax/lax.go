@@ -81,6 +81,11 @@ func VanishFailed(shown int) Option {
 	return func(p *Proxy) { p.vanishAfter, p.vanish = shown, true }
 }
 
+// StoppedLate answers the first n ListTasks calls for STOPPED tasks with
+// none: ECS lists a stopped task only eventually ("recently stopped tasks
+// might appear"), so a verdict cannot wait on that list.
+func StoppedLate(n int) Option { return func(p *Proxy) { p.stoppedLate = n } }
+
 type lateRule struct {
 	suffix string
 	rounds int
@@ -107,6 +112,7 @@ type Proxy struct {
 	vanish     bool
 
 	vanishAfter int
+	stoppedLate int
 
 	mu       sync.Mutex
 	masks    []*mask
@@ -164,6 +170,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "ListTaskDefinitions":
 		status, out = p.listTaskDefinitions(r.Header, body)
 	case "ListTasks":
+		if p.hideStopped(body) {
+			status, out = http.StatusOK, []byte(`{"taskArns":[]}`)
+			break
+		}
 		status, out = p.call(r.Header, op, body)
 		if status == http.StatusOK {
 			out = p.reorderField(out, "taskArns")
@@ -174,6 +184,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(status)
 	w.Write(out)
+}
+
+// hideStopped counts a ListTasks for STOPPED tasks against StoppedLate.
+func (p *Proxy) hideStopped(body []byte) bool {
+	if decode(body)["desiredStatus"] != "STOPPED" {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stoppedLate <= 0 {
+		return false
+	}
+	p.stoppedLate--
+	return true
 }
 
 // call forwards one ECS operation to the server behind and returns its answer.
