@@ -272,6 +272,9 @@ type run struct {
 	// learned is the first fatal cause read from a stopped task of ours:
 	// it stays the reason however the deployment is shown later.
 	learned Cause
+	// live is the desired count the service has, as far as pier set or
+	// read it.
+	live int32
 	// failed is our deployment ECS's circuit breaker rolled back, while
 	// its stopped tasks have not said why yet.
 	failed *rollout
@@ -284,6 +287,7 @@ func (r *run) do(ctx context.Context) report.Service {
 	r.rep = report.Service{Name: p.Name, Service: p.Service, Cluster: p.Cluster, Strategy: p.Strategy,
 		Old: p.Current, Final: p.Current, Started: r.d.o.clock.Now()}
 	r.stopSeen, r.seen, r.gone = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	r.live = p.DesiredCount.Old
 	switch {
 	case p.Action == plan.Refused:
 		r.finish(report.Failed, Cause{APIError, fmt.Sprintf("pier cannot deploy ECS service %s as it is (see the plan's findings); nothing was changed", p.Service)})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/awsapi"
 	"github.com/pier-deploy/pier/internal/deploy"
+	"github.com/pier-deploy/pier/internal/plan"
 	"github.com/pier-deploy/pier/internal/report"
 	"github.com/pier-deploy/pier/internal/sim"
 	"github.com/pier-deploy/pier/internal/sim/lax"
@@ -196,5 +197,65 @@ func TestLaxFailedDeploymentMayStayOrGo(t *testing.T) {
 				t.Errorf("cause %d differs:\n%s\nwant (as when the FAILED deployment is listed)\n%s", i, causes[i], causes[0])
 			}
 		}
+	}
+}
+
+// Item 3: a member the API reference calls optional, missing on the wire,
+// reads as ECS's documented default, and the verdict stays true.
+func TestLaxMissingMembersReadAsDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		drop       []string
+		spec       func(testing.TB, string) deploy.Spec
+		minHealthy int32 // the service's real configuration
+		config     plan.DeploymentConfig
+		count      int32 // the desired count the plan reads
+		want       verdictCase
+	}{
+		{name: "no deploymentConfiguration", drop: []string{"deploymentConfiguration"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200}, count: 2, want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no minimumHealthyPercent", drop: []string{"deploymentConfiguration.minimumHealthyPercent"}, spec: backendSpec, minHealthy: 50,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no maximumPercent", drop: []string{"deploymentConfiguration.maximumPercent"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no circuit breaker member", drop: []string{"deploymentConfiguration.deploymentCircuitBreaker"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200}, count: 2, want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no rolloutState", drop: []string{"deployments.rolloutState", "deployments.rolloutStateReason"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no desiredCount on the service", drop: []string{"desiredCount"}, spec: frontendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 1,
+			want: verdictCase{0, "", "ecs-front-task:2"}},
+		{name: "no desiredCount anywhere", drop: []string{"desiredCount", "deployments.desiredCount"}, spec: frontendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 0,
+			want: verdictCase{0, "", "ecs-front-task:2"}},
+		{name: "no events, no times", drop: []string{"events", "deployments.createdAt", "deployments.updatedAt", "createdAt"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "events without createdAt", drop: []string{"events.createdAt"}, spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+		{name: "no launchType, loadBalancers or networkConfiguration", drop: []string{"launchType", "loadBalancers", "networkConfiguration", "capacityProviderStrategy"},
+			spec: backendSpec, minHealthy: 100,
+			config: plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200, CircuitBreaker: true, Rollback: true}, count: 2,
+			want: verdictCase{0, "", "ecs-backend-task:2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newLaxEnv(t, []lax.Option{lax.DropMembers(tt.drop...)})
+			e.inforum(t, tt.minHealthy, 4096, 4096)
+			spec := tt.spec(t, "v2")
+			l := &log{}
+			p, run, _ := e.deploy(t, context.Background(), l, spec)
+			if s := p.Services[0]; s.Deployment != tt.config || s.DesiredCount.Old != tt.count {
+				t.Errorf("plan read %+v with desired count %d, want %+v and %d", s.Deployment, s.DesiredCount.Old, tt.config, tt.count)
+			}
+			tt.want.check(t, e, run.Services[0], l)
+			// The service keeps the tasks it had: a count pier could not read is not overwritten.
+			if _, n, svc := e.running(t, spec.Service); n != map[string]int32{"backend": 2, "frontend": 1}[spec.Service] {
+				t.Errorf("%s runs %d tasks (desired %d) after the deploy", spec.Service, n, svc.DesiredCount)
+			}
+		})
 	}
 }

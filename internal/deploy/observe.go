@@ -90,7 +90,7 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 	os := plan.ObservedService{
 		Found: true, Status: str(svc.Status),
 		TaskDefinition: revision(str(svc.TaskDefinition)),
-		DesiredCount:   svc.DesiredCount, RunningCount: svc.RunningCount,
+		DesiredCount:   desired(svc), RunningCount: svc.RunningCount,
 		LaunchType: launchType(svc),
 	}
 	os.Deployment = deploymentConfig(svc)
@@ -135,12 +135,22 @@ func observeService(ctx context.Context, api ECSReader, d plan.DesiredService, s
 }
 
 // deploymentConfig reads the part of the service's deployment
-// configuration that decides how a rollout proceeds.
+// configuration that decides how a rollout proceeds. A member ECS leaves
+// out reads as ECS's documented default, never as zero: a replica service
+// rolls with minimumHealthyPercent 100 and maximumPercent 200, a DAEMON
+// service with 0 and 100, and the circuit breaker is off.
 func deploymentConfig(svc *types.Service) plan.DeploymentConfig {
-	var c plan.DeploymentConfig
+	c := plan.DeploymentConfig{MinimumHealthyPercent: 100, MaximumPercent: 200}
+	if svc.SchedulingStrategy == types.SchedulingStrategyDaemon {
+		c = plan.DeploymentConfig{MinimumHealthyPercent: 0, MaximumPercent: 100}
+	}
 	if dc := svc.DeploymentConfiguration; dc != nil {
-		c.MinimumHealthyPercent = aws.ToInt32(dc.MinimumHealthyPercent)
-		c.MaximumPercent = aws.ToInt32(dc.MaximumPercent)
+		if dc.MinimumHealthyPercent != nil {
+			c.MinimumHealthyPercent = *dc.MinimumHealthyPercent
+		}
+		if dc.MaximumPercent != nil {
+			c.MaximumPercent = *dc.MaximumPercent
+		}
 		if cb := dc.DeploymentCircuitBreaker; cb != nil {
 			c.CircuitBreaker, c.Rollback = cb.Enable, cb.Rollback
 		}

@@ -168,7 +168,7 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 		return Target{}, fmt.Errorf("rolling back %s: %s has %w", ref.Name, cur, ErrNoOlderRevision)
 	}
 	p := plan.Service{Name: ref.Name, Service: ref.Service, Cluster: ref.Cluster, Strategy: ref.Strategy, Action: plan.Reuse,
-		Family: cur.Family, Current: cur, Target: revision(prev), DesiredCount: plan.Count{Old: svc.DesiredCount, New: svc.DesiredCount},
+		Family: cur.Family, Current: cur, Target: revision(prev), DesiredCount: plan.Count{Old: desired(&svc), New: desired(&svc)},
 		Deployment: deploymentConfig(&svc), LaunchType: launchType(&svc)}
 	if p.Strategy == "" {
 		p.Strategy = "rolling"

@@ -54,8 +54,12 @@ func (r *run) target(ctx context.Context) (string, error) {
 // the wait that follows looks for it. The answer's PRIMARY is no proof.
 func (r *run) update(ctx context.Context, taskDef string, count int32, force bool) (string, error) {
 	p := r.t.Plan
-	in := &ecs.UpdateServiceInput{Cluster: aws.String(p.Cluster), Service: aws.String(p.Service),
-		DesiredCount: aws.Int32(count), ForceNewDeployment: force}
+	in := &ecs.UpdateServiceInput{Cluster: aws.String(p.Cluster), Service: aws.String(p.Service), ForceNewDeployment: force}
+	if count != r.live {
+		// Only a change is sent: ECS keeps the desired count an update
+		// leaves out, so a count pier could not read is never overwritten.
+		in.DesiredCount = aws.Int32(count)
+	}
 	var f *following
 	if taskDef != "" {
 		in.TaskDefinition = aws.String(taskDef)
@@ -71,6 +75,7 @@ func (r *run) update(ctx context.Context, taskDef string, count int32, force boo
 		return "", fmt.Errorf("updating service %s (%s): %w", p.Service, what, awsapi.Explain(err))
 	}
 	r.rep.Updated = true
+	r.live = count
 	if f == nil {
 		return "", nil
 	}
