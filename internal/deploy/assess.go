@@ -206,8 +206,7 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 		return fail(Cause{DeploymentFailed, fmt.Sprintf("deployment %s failed: %s", r.deployment, reason)})
 	}
 	if primary != nil && str(primary.Id) != r.deployment {
-		if r.circuitBreaker && str(primary.TaskDefinition) == r.previous && (ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed ||
-			(ours.RolloutState == "" && ours.FailedTasks > 0)) {
+		if r.breakerRolledBack(ours, primary) {
 			return r.rolledBack(fail, &v, primary)
 		}
 		return fail(Cause{Superseded, fmt.Sprintf("deployment %s (task definition %s) replaced ours (%s) outside this run; pier leaves it alone",
@@ -290,6 +289,9 @@ func (r *rollout) placeGrace(svc *types.Service) (time.Duration, string) {
 // the newest deployment's where ours has none; the local since where no
 // deployment carries a time (ECS always sets createdAt).
 func (r *rollout) beganOn(svc *types.Service, at time.Time) time.Time {
+	if r.deployment == "" && r.follow != nil && !r.follow.notBefore.IsZero() {
+		return r.follow.notBefore // ours not shown yet: ECS's time just before our call
+	}
 	var newest time.Time
 	for _, d := range svc.Deployments {
 		if d.CreatedAt == nil {

@@ -275,6 +275,9 @@ type run struct {
 	// live is the desired count the service has, as far as pier set or
 	// read it.
 	live int32
+	// confirm, under recreate, is the revision a step must be confirmed on
+	// (see onRevision) before it counts as done.
+	confirm string
 	// failed is our deployment ECS's circuit breaker rolled back, while
 	// its stopped tasks have not said why yet.
 	failed *rollout

@@ -259,3 +259,55 @@ func (r *run) learnedCause(ctx context.Context, c Cause, ours *rollout) string {
 	}
 	return "; " + r.learned.Message
 }
+
+// onRevision reports whether a recreate step is done on ECS itself: the
+// service is set to taskDef, and at least want tasks run, every one of
+// them of taskDef (a deployment's counts alone could be of another
+// revision's tasks). An error counts as not yet.
+func (r *run) onRevision(ctx context.Context, svc *types.Service, taskDef string, want int32) bool {
+	if svc == nil || str(svc.TaskDefinition) != taskDef {
+		return false
+	}
+	p := r.t.Plan
+	var arns []string
+	var token *string
+	for {
+		out, err := r.d.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(p.Cluster), ServiceName: aws.String(p.Service),
+			DesiredStatus: types.DesiredStatusRunning, NextToken: token})
+		if err != nil {
+			return false
+		}
+		arns = append(arns, out.TaskArns...)
+		if token = out.NextToken; token == nil || *token == "" {
+			break
+		}
+	}
+	var on int32
+	for i := 0; i < len(arns); i += 100 {
+		out, err := r.d.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(p.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
+		if err != nil {
+			return false
+		}
+		for _, t := range out.Tasks {
+			if str(t.TaskDefinitionArn) != taskDef {
+				return false
+			}
+			if str(t.LastStatus) == "RUNNING" {
+				on++
+			}
+		}
+	}
+	return on >= want
+}
+
+// breakerRolledBack reports whether a PRIMARY that is not ours is ECS's
+// circuit breaker rolling ours back: the breaker is on, the PRIMARY runs
+// the previous revision, and ours is FAILED, gone (drained after it
+// failed), or, without a rolloutState, has failed tasks.
+func (r *rollout) breakerRolledBack(ours, primary *types.Deployment) bool {
+	if !r.circuitBreaker || str(primary.TaskDefinition) != r.previous {
+		return false
+	}
+	return ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed ||
+		(ours.RolloutState == "" && ours.FailedTasks > 0)
+}

@@ -259,3 +259,54 @@ func TestLaxMissingMembersReadAsDefaults(t *testing.T) {
 		})
 	}
 }
+
+// Item 1 for recreate and for `pier rollback`: each step counts only when
+// ECS started the deployment asked for, and (recreate) the service and its
+// running tasks are of that revision.
+func TestLaxRecreateAndRollbackFollowTheirDeployment(t *testing.T) {
+	nexus := deploy.Ref{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate"}
+	backend := deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling"}
+	for _, tt := range []struct {
+		name     string
+		lax      []lax.Option
+		rollback *deploy.Ref // roll back after a first deploy instead of deploying
+		want     verdictCase
+	}{
+		{name: "recreate: no deployment of the new revision", lax: []lax.Option{lax.NoDeployment("nexus:2")},
+			want: verdictCase{5, "ECS started no deployment of nexus:2; the service still runs nexus:1; restored nexus:1", "nexus:1"}},
+		{name: "recreate: the answer shows the old PRIMARY", lax: []lax.Option{lax.OldPrimary()},
+			want: verdictCase{0, "", "nexus:2"}},
+		{name: "recreate: the deployment shows late, lists unsorted", lax: []lax.Option{lax.LateDeployment("nexus:2", 2), lax.ListOrder(lax.Reversed, 1, 0)},
+			want: verdictCase{0, "", "nexus:2"}},
+		{name: "recreate rollback: no deployment of the older revision", lax: []lax.Option{lax.NoDeployment("nexus:1")}, rollback: &nexus,
+			want: verdictCase{5, "ECS started no deployment of nexus:1; the service still runs nexus:2", "nexus:2"}},
+		{name: "rolling rollback: no deployment of the older revision", lax: []lax.Option{lax.NoDeployment("ecs-backend-task:1")}, rollback: &backend,
+			want: verdictCase{5, "ECS started no deployment of ecs-backend-task:1; the service still runs ecs-backend-task:2", "ecs-backend-task:2"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e, _ := newLaxEnv(t, tt.lax, sim.WithExclusiveMounts())
+			e.inforum(t, 100, 4096, 4096)
+			l := &log{}
+			spec := nexusSpec(t, "3.72.0")
+			if tt.rollback != nil && tt.rollback.Name == "backend" {
+				spec = backendSpec(t, "v2")
+			}
+			_, run, _ := e.deploy(t, context.Background(), l, spec)
+			got := run.Services[0]
+			if tt.rollback != nil {
+				if got.Outcome != report.Success {
+					t.Fatalf("deploy before the rollback: %s %s\n%s", got.Outcome, got.Cause, l)
+				}
+				target, err := deploy.RollbackTarget(e.ctx, e.ecs, *tt.rollback, 20*time.Minute)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l)).Apply(context.Background(), []deploy.Target{target})[0]
+			}
+			tt.want.check(t, e, got, l)
+			if h := e.w.MaxMountHolders(); h > 1 {
+				t.Errorf("%d tasks held the Nexus data directory at once", h)
+			}
+		})
+	}
+}

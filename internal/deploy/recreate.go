@@ -62,6 +62,7 @@ func (r *run) recreate(ctx context.Context) {
 	// The circuit breaker's own rollback would start an old task beside a
 	// stopping new one; pier reverses itself instead, so it is not awaited.
 	ro := r.watch(id, taskDef, p.Current.Arn, p.DesiredCount.New, since, false)
+	r.confirm = taskDef
 	v, _, ok := r.settle(ctx, ro)
 	if ok || r.keptOnCancel(v) {
 		return
@@ -96,6 +97,7 @@ func (r *run) recreateBack(ctx context.Context, cause Cause, drain bool) {
 		return
 	}
 	r.d.emit(r.name(), report.Note, fmt.Sprintf("restoring %s with desired count %d: deployment %s", p.Current, p.DesiredCount.Old, depName(id)))
+	r.confirm = p.Current.Arn
 	if ok, state := r.waitRestored(ctx, id, since); !ok {
 		r.endPhase("failed")
 		r.finish(report.NotRestored, Cause{cause.Kind, cause.Message + "; restoring " + p.Current.String() + " did not settle: " + state})

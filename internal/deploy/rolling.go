@@ -173,7 +173,8 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 		if r.failed != nil && r.learned.Kind == NotFatal {
 			r.stoppedCause(ctx, r.failed)
 		}
-		if v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old, r.t.least()) {
+		if (v.state == completed || restoredOn(s.svc, p.Current.Arn, p.DesiredCount.Old, r.t.least())) &&
+			(r.confirm == "" || r.onRevision(ctx, s.svc, p.Current.Arn, r.t.least())) {
 			return true, ""
 		}
 		if v.state == failed && v.cause.Kind != CannotPlace {

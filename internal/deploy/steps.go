@@ -138,6 +138,9 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 				v.cause.Message += "; " + c.Message
 			}
 		}
+		if v.state == completed && r.confirm != "" && !r.onRevision(ctx, s.svc, r.confirm, ro.want) {
+			v.state = waiting // ECS's counts say done; the tasks do not yet
+		}
 		if v.state != waiting {
 			if v.note != "" {
 				r.d.emit(r.name(), report.Note, v.note)

@@ -157,6 +157,8 @@ func TestAggregateAndExitCode(t *testing.T) {
 		{[]Outcome{Success, Failed}, Failed, 1},
 		{[]Outcome{RolledBack, Failed, Success}, RolledBack, 3},
 		{[]Outcome{RolledBack, NotRestored}, NotRestored, 4},
+		{[]Outcome{Success, RolledBack, NotStarted}, NotStarted, 5},
+		{[]Outcome{NotStarted, NotRestored}, NotRestored, 4},
 	}
 	for _, tt := range tests {
 		var svcs []Service

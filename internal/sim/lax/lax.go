@@ -460,9 +460,7 @@ func (p *Proxy) listTaskDefinitions(h http.Header, body []byte) (int, []byte) {
 			return status, out
 		}
 		ans := decode(out)
-		for _, a := range asStrings(ans["taskDefinitionArns"]) {
-			all = append(all, a)
-		}
+		all = append(all, asStrings(ans["taskDefinitionArns"])...)
 		tok, _ := ans["nextToken"].(string)
 		if tok == "" {
 			break
