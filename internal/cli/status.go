@@ -92,8 +92,8 @@ func statusText(st []deploy.ServiceStatus) string {
 				if c.ExitCode != nil {
 					fmt.Fprintf(&b, "; %s exit %d", c.Name, *c.ExitCode)
 				}
-				if c.Reason != "" {
-					fmt.Fprintf(&b, " (%s)", c.Reason)
+				if c.Reason != "" && !strings.Contains(t.Reason, c.Reason) {
+					fmt.Fprintf(&b, " (%s)", c.Reason) // a pull failure repeats the task's reason: say it once
 				}
 			}
 			b.WriteString("\n")

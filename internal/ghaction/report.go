@@ -21,6 +21,10 @@ const sigterm = 143
 // to see the cause, few enough to read.
 const maxEvents = 10
 
+// maxReason caps one stopped reason in the summary: ECS's pull errors run to
+// hundreds of characters; the JSON report keeps them whole.
+const maxReason = 300
+
 // resultOf maps a run's outcome to the result output, which names fewer cases: a
 // service left unrestored is a failure like any other.
 func resultOf(o report.Outcome) Result {
@@ -133,20 +137,35 @@ func failureOf(sv report.Service) Failure {
 	for _, e := range events {
 		f.Events = append(f.Events, Event{At: e.Time, Message: e.Message})
 	}
-	for _, t := range sv.StoppedTasks {
-		st := StoppedTask{ID: t.ID, Reason: t.Reason}
-		if t.StopCode != "" {
-			st.Reason += " (" + t.StopCode + ")"
+	// One row per reason: a pull failure that stopped twelve tasks is one
+	// row with its count and newest task, not twelve; the rest is one row.
+	groups := report.GroupStopped(sv.StoppedTasks)
+	for i, g := range groups {
+		if i == report.MaxStoppedGroups {
+			rest := 0
+			for _, g := range groups[i:] {
+				rest += g.Count
+			}
+			what := "other reasons"
+			if len(groups)-i == 1 {
+				what = "other reason"
+			}
+			f.StoppedTasks = append(f.StoppedTasks, StoppedTask{Count: rest,
+				Reason: fmt.Sprintf("%d %s (every stopped task is in the JSON report)", len(groups)-i, what)})
+			break
 		}
+		t := g.Newest
+		reason := report.Shorten(g.Reason, maxReason)
+		switch {
+		case t.StopCode == "":
+		case strings.HasPrefix(reason, t.Reason):
+			// The stop code belongs to ECS's reason, before the containers.
+			reason = t.Reason + " (" + t.StopCode + ")" + reason[len(t.Reason):]
+		default:
+			reason += " (" + t.StopCode + ")"
+		}
+		st := StoppedTask{ID: t.ID, Count: g.Count, Reason: reason}
 		for _, c := range t.Containers {
-			part := c.Name
-			if c.ExitCode != nil {
-				part += fmt.Sprintf(" exited %d", *c.ExitCode)
-			}
-			if c.Reason != "" {
-				part += ": " + c.Reason
-			}
-			st.Reason += "; " + part
 			if c.ExitCode != nil && *c.ExitCode != 0 && (st.ExitCode == nil || *st.ExitCode == sigterm) {
 				st.ExitCode = c.ExitCode
 			}
@@ -210,8 +229,8 @@ func ServiceGroups(log io.Writer, w *Writer, r *report.Run) {
 		for _, e := range sv.Events {
 			fmt.Fprintf(log, "%s %s\n", clock(e.Time), e.Message)
 		}
-		for _, t := range failureOf(sv).StoppedTasks {
-			fmt.Fprintf(log, "stopped task %s: %s\n", t.ID, t.Reason)
+		for _, line := range report.StoppedLines(sv.StoppedTasks, report.MaxStoppedGroups) {
+			fmt.Fprintln(log, line)
 		}
 		w.EndGroup()
 		if sv.Outcome == report.RolledBack || sv.Outcome == report.Failed || sv.Outcome == report.NotStarted || sv.Outcome == report.NotRestored {

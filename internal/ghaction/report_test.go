@@ -2,6 +2,7 @@ package ghaction
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -164,7 +165,7 @@ func TestServiceGroups(t *testing.T) {
 		"cause: essential container springboot exited with code 137 (out of memory)\n" +
 		"01:02:33 (service backend) has started 1 tasks: (task a1b2).\n" +
 		"01:02:58 (service backend) (deployment ecs-svc/222) deployment failed: tasks failed to start.\n" +
-		"stopped task a1b2: Essential container in task exited (EssentialContainerExited); springboot exited 137: OutOfMemoryError: Container killed due to memory usage\n" +
+		"1 task stopped (task a1b2): Essential container in task exited; springboot exit 137 (OutOfMemoryError: Container killed due to memory usage)\n" +
 		"::endgroup::\n" +
 		// The failed service's cause, as an error GitHub lists at the top of the run.
 		"::error title=pier%3A backend rolled-back::essential container springboot exited with code 137 (out of memory)\n" +
@@ -215,5 +216,34 @@ func TestInterpretPlanErrors(t *testing.T) {
 	want := "::error title=pier plan%3A capacity::nexus: no instance has room for 4096 MiB (fix: add an instance)\n"
 	if cmds.String() != want {
 		t.Errorf("annotations =\n%q\nwant\n%q", cmds.String(), want)
+	}
+}
+
+// A pull failure that stopped twelve tasks is one row with its count and
+// newest task, not twelve rows each with the same long reason twice; past
+// report.MaxStoppedGroups reasons the rest is one row.
+func TestFailureGroupsStoppedTasks(t *testing.T) {
+	pull := "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref " + strings.Repeat("x", 400)
+	var tasks []report.StoppedTask
+	for i := range 12 {
+		tasks = append(tasks, report.StoppedTask{ID: fmt.Sprintf("p%02d", i), Reason: pull, StopCode: "TaskFailedToStart",
+			Containers: []report.ContainerExit{{Name: "nexus", Reason: pull}}})
+	}
+	for i := range report.MaxStoppedGroups {
+		tasks = append(tasks, report.StoppedTask{ID: fmt.Sprintf("e%02d", i), Reason: fmt.Sprintf("reason %d", i)})
+	}
+	f := failureOf(report.Service{Name: "nexus", Outcome: report.RolledBack, StoppedTasks: tasks})
+	if len(f.StoppedTasks) != report.MaxStoppedGroups+1 {
+		t.Fatalf("%d rows, want %d: %+v", len(f.StoppedTasks), report.MaxStoppedGroups+1, f.StoppedTasks)
+	}
+	first, last := f.StoppedTasks[0], f.StoppedTasks[report.MaxStoppedGroups]
+	if first.Count != 12 || first.ID != "p11" || strings.Count(first.Reason, "CannotPullContainerError") != 1 || len([]rune(first.Reason)) > maxReason+len(" (TaskFailedToStart)") {
+		t.Errorf("first row = %+v, want the 12 pull failures once, newest p11, at most %d characters", first, maxReason)
+	}
+	if !strings.Contains(first.Reason, "(TaskFailedToStart)") {
+		t.Errorf("first row %q lost the stop code", first.Reason)
+	}
+	if last.Count != 1 || !strings.Contains(last.Reason, "1 other reason (") {
+		t.Errorf("last row = %+v, want the one task left over", last)
 	}
 }

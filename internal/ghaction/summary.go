@@ -63,9 +63,10 @@ type Event struct {
 	Message string
 }
 
-// StoppedTask is a task ECS stopped, with the reason it gave.
+// StoppedTask is Count tasks ECS stopped for one reason, and the newest of them.
 type StoppedTask struct {
-	ID       string
+	ID       string // the newest task of the reason
+	Count    int
 	Reason   string
 	ExitCode *int32 // the essential container's exit code, when known
 }
@@ -146,7 +147,7 @@ func writeFailure(b *strings.Builder, f Failure) {
 		b.WriteString("\n")
 	}
 	if len(f.StoppedTasks) > 0 {
-		b.WriteString("Stopped tasks:\n\n| Task | Reason | Exit code |\n|---|---|--:|\n")
+		b.WriteString("Stopped tasks, by reason:\n\n| Tasks | Newest | Reason | Exit code |\n|--:|---|---|--:|\n")
 		for _, t := range f.StoppedTasks {
 			code := ""
 			if t.ExitCode != nil {
@@ -155,7 +156,7 @@ func writeFailure(b *strings.Builder, f Failure) {
 					code += " (killed: out of memory?)"
 				}
 			}
-			fmt.Fprintf(b, "| %s | %s | %s |\n", text(t.ID), text(t.Reason), code)
+			fmt.Fprintf(b, "| %d | %s | %s | %s |\n", t.Count, text(t.ID), text(t.Reason), code)
 		}
 		b.WriteString("\n")
 	}

@@ -73,8 +73,8 @@ func TestSummaryMarkdown(t *testing.T) {
 					{At: at(90), Message: "(service backend) deployment ecs-svc/123 deployment failed: tasks failed to start."},
 				},
 				StoppedTasks: []StoppedTask{
-					{ID: "1f2e", Reason: "Essential container in task exited", ExitCode: exit(137)},
-					{ID: "3a4b", Reason: "CannotPullContainerError: pull image manifest has been retried"},
+					{ID: "1f2e", Count: 1, Reason: "Essential container in task exited", ExitCode: exit(137)},
+					{ID: "3a4b", Count: 12, Reason: "CannotPullContainerError: pull image manifest has been retried"},
 				},
 			}},
 		}},
@@ -128,7 +128,7 @@ func TestSummaryEscapesText(t *testing.T) {
 			Service: "api_v2", Outcome: "failed",
 			Cause:        "task *abc*: pulling [image](x) failed: <nil> & 2 | 3",
 			Events:       []Event{{At: t0, Message: "(service api_v2) role ~~/ecsTaskExecutionRole, ~~ecsTaskExecutionRole"}},
-			StoppedTasks: []StoppedTask{{ID: "abc", Reason: "CannotPullContainerError: `ref` <nil>"}},
+			StoppedTasks: []StoppedTask{{ID: "abc", Count: 1, Reason: "CannotPullContainerError: `ref` <nil>"}},
 		}},
 	}
 	md := s.Markdown()
@@ -136,7 +136,7 @@ func TestSummaryEscapesText(t *testing.T) {
 		"| api\\_v2 | \\~\\~api:3 → 4 | rolling | failed |",
 		"**Cause:** task \\*abc\\*: pulling \\[image\\](x) failed: \\<nil\\> \\& 2 \\| 3\n",
 		"| (service api\\_v2) role \\~\\~/ecsTaskExecutionRole, \\~\\~ecsTaskExecutionRole |",
-		"| abc | CannotPullContainerError: \\`ref\\` \\<nil\\> |",
+		"| 1 | abc | CannotPullContainerError: \\`ref\\` \\<nil\\> |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)

@@ -110,8 +110,8 @@ func RunMarkdown(w io.Writer, r *Run) error {
 		for _, e := range s.Events {
 			fmt.Fprintf(&b, "- `%s` %s\n", e.Time.UTC().Format("15:04:05"), prose(e.Message))
 		}
-		for _, t := range s.StoppedTasks {
-			fmt.Fprintf(&b, "- stopped task `%s`: %s\n", t.ID, prose(stoppedText(t)))
+		for _, line := range StoppedLines(s.StoppedTasks, MaxStoppedGroups) {
+			fmt.Fprintf(&b, "- %s\n", prose(line))
 		}
 		b.WriteString("\n</details>\n")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -64,11 +65,37 @@ func sampleRun() *Run {
 				StoppedTasks: []StoppedTask{{ID: "a1b2", Reason: "Essential container in task exited", StopCode: "EssentialContainerExited",
 					Containers: []ContainerExit{{Name: "springboot", ExitCode: &exit, Reason: "OutOfMemoryError: Container killed due to memory usage"}}}},
 			},
+			{Name: "nexus", Service: "nexus", Cluster: "inforum", Strategy: "recreate", Outcome: RolledBack,
+				Cause: "task 0c11 could not pull its image: " + pull,
+				Old:   plan.Revision{Family: "nexus", Revision: 3}, New: plan.Revision{Family: "nexus", Revision: 4},
+				Final: plan.Revision{Family: "nexus", Revision: 3}, Registered: true, Updated: true, Deployment: "ecs-svc/333",
+				Started: t0.Add(20 * time.Second), Finished: t0.Add(3 * time.Minute), StoppedTasks: nexusStopped(t0)},
 			{Name: "frontend", Service: "ecs-frontend-service", Cluster: "inforum", Strategy: "rolling", Outcome: NoChanges,
 				Old: plan.Revision{Family: "ecs-front-task", Revision: 24}, Final: plan.Revision{Family: "ecs-front-task", Revision: 24},
 				Started: t0.Add(20 * time.Second), Finished: t0.Add(20 * time.Second)},
 		},
 	}
+}
+
+// pull is ECS's pull failure, as long as it is: it stands in the stopped
+// reason and in the container's reason alike.
+const pull = "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/nexus@sha256:2222: 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/nexus@sha256:2222: not found"
+
+// nexusStopped is a pull failure that stopped twelve tasks, and five tasks
+// that stopped for reasons of their own.
+func nexusStopped(t0 time.Time) []StoppedTask {
+	var out []StoppedTask
+	for i := range 12 {
+		out = append(out, StoppedTask{ID: fmt.Sprintf("0c%02d", i), Reason: pull, StopCode: "TaskFailedToStart", Stopped: t0.Add(time.Duration(30+10*i) * time.Second),
+			Containers: []ContainerExit{{Name: "nexus", Reason: pull}}})
+	}
+	exit := func(n int32) *int32 { return &n }
+	for i, c := range []ContainerExit{{Name: "nexus", ExitCode: exit(1)}, {Name: "nexus", ExitCode: exit(2)}, {Name: "nexus", ExitCode: exit(3)},
+		{Name: "nexus", ExitCode: exit(137), Reason: "OutOfMemoryError: Container killed due to memory usage"}, {Name: "nexus", ExitCode: exit(255)}} {
+		out = append(out, StoppedTask{ID: fmt.Sprintf("0e%02d", i), Reason: "Essential container in task exited", StopCode: "EssentialContainerExited",
+			Stopped: t0.Add(time.Duration(i) * time.Second), Containers: []ContainerExit{c}})
+	}
+	return out
 }
 
 func TestGolden(t *testing.T) {
@@ -246,5 +273,38 @@ func TestSimulatedDurations(t *testing.T) {
 				t.Errorf("json simulated=%v realSeconds=%v", doc["simulated"], doc["realSeconds"])
 			}
 		})
+	}
+}
+
+func TestGroupStopped(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC)
+	groups := GroupStopped(nexusStopped(t0))
+	if len(groups) != 6 || groups[0].Count != 12 || groups[0].Newest.ID != "0c11" {
+		t.Fatalf("groups = %+v, want the 12 pull failures first with 0c11 the newest, then 5 others", groups)
+	}
+	if strings.Count(groups[0].Reason, "CannotPullContainerError") != 1 {
+		t.Errorf("the pull failure is said more than once: %q", groups[0].Reason)
+	}
+	// Of the single tasks, the most recent comes first.
+	if groups[1].Newest.ID != "0e04" || groups[5].Newest.ID != "0e00" {
+		t.Errorf("single-task groups in order %s … %s, want 0e04 … 0e00", groups[1].Newest.ID, groups[5].Newest.ID)
+	}
+	lines := StoppedLines(nexusStopped(t0), 3)
+	want := []string{"12 tasks stopped: CannotPullContainerError", "1 task stopped (task 0e04 at 01:00:04): Essential container in task exited; nexus exit 255",
+		"1 task stopped (task 0e03", "… and 3 tasks for 3 other reasons"}
+	if len(lines) != len(want) {
+		t.Fatalf("lines = %q, want %d lines", lines, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to start %q", i, lines[i], w)
+		}
+	}
+	if !strings.HasSuffix(lines[0], "(newest: task 0c11 at 01:02:20)") {
+		t.Errorf("line %q does not name the newest task", lines[0])
+	}
+	long := StoppedLines([]StoppedTask{{ID: "a", Reason: strings.Repeat("x", 1000)}}, 3)
+	if n := len([]rune(long[0])); n > maxReason+40 {
+		t.Errorf("a 1000-character reason gives a %d-character line", n)
 	}
 }

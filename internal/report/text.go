@@ -156,8 +156,8 @@ func RunText(w io.Writer, r *Run) error {
 		if s.Cause != "" {
 			fmt.Fprintf(&b, "        cause: %s\n", s.Cause)
 		}
-		for _, t := range s.StoppedTasks {
-			fmt.Fprintf(&b, "        stopped task %s: %s\n", t.ID, stoppedText(t))
+		for _, line := range StoppedLines(s.StoppedTasks, MaxStoppedGroups) {
+			fmt.Fprintf(&b, "        %s\n", line)
 		}
 		if len(s.Deregistered) > 0 {
 			fmt.Fprintf(&b, "        deregistered: %s\n", strings.Join(s.Deregistered, ", "))
@@ -181,21 +181,6 @@ func revisions(s Service) string {
 		out += ", now on " + s.Final.String()
 	}
 	return out
-}
-
-func stoppedText(t StoppedTask) string {
-	parts := []string{t.Reason}
-	for _, c := range t.Containers {
-		p := c.Name
-		if c.ExitCode != nil {
-			p += fmt.Sprintf(" exit %d", *c.ExitCode)
-		}
-		if c.Reason != "" {
-			p += " (" + c.Reason + ")"
-		}
-		parts = append(parts, p)
-	}
-	return strings.Join(parts, "; ")
 }
 
 // Duration formats a duration of the run, labelled when it is simulated:
