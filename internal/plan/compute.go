@@ -175,6 +175,9 @@ func computeService(ds DesiredService, os ObservedService, cl Cluster) Service {
 			Message: fmt.Sprintf("runs %d of its %d tasks before the change; a rollback can only bring it back to that", os.RunningCount, os.DesiredCount),
 			Fix:     "see why with pier status " + ds.Name})
 	}
+	if f := inFlight(s, os); f != nil {
+		s.Findings = append(s.Findings, *f)
+	}
 	s.Steps = steps(s, ds)
 	s.Findings = append(s.Findings, preflight(s, ds, os, cl)...)
 	return s

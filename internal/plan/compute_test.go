@@ -374,3 +374,47 @@ func TestDurationAsWrittenInPierYAML(t *testing.T) {
 		}
 	}
 }
+
+// A deploy that starts while another rollout of the service is in progress
+// says so before it changes anything; it warns and does not block.
+func TestRolloutInProgressWarned(t *testing.T) {
+	const td = "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:"
+	tests := []struct {
+		name   string
+		deps   []ObservedDeployment
+		change bool
+		warn   string // "" for no warning
+	}{
+		{"settled", []ObservedDeployment{{ID: "ecs-svc/1", Status: "PRIMARY", TaskDefinition: td + "49", RolloutState: "COMPLETED"}}, true, ""},
+		{"primary in progress", []ObservedDeployment{{ID: "ecs-svc/2", Status: "PRIMARY", TaskDefinition: td + "50", RolloutState: "IN_PROGRESS"}}, true,
+			"ecs-svc/2 PRIMARY ecs-backend-task:50 IN_PROGRESS"},
+		{"two deployments", []ObservedDeployment{{ID: "ecs-svc/2", Status: "PRIMARY", TaskDefinition: td + "50", RolloutState: "IN_PROGRESS"},
+			{ID: "ecs-svc/1", Status: "ACTIVE", TaskDefinition: td + "49", RolloutState: "COMPLETED"}}, true, "ecs-svc/1 ACTIVE ecs-backend-task:49 COMPLETED"},
+		{"a service without rolloutState, two deployments", []ObservedDeployment{{ID: "ecs-svc/2", Status: "PRIMARY"}, {ID: "ecs-svc/1", Status: "ACTIVE"}}, true, "ecs-svc/2 PRIMARY; ecs-svc/1 ACTIVE"},
+		{"no change: the settle warning covers it", []ObservedDeployment{{ID: "ecs-svc/2", Status: "PRIMARY", RolloutState: "IN_PROGRESS"}}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := observedBackend(t, 100)
+			o.Deployments = tt.deps
+			app := "r/backend-springboot@sha256:old"
+			if tt.change {
+				app = "r/backend-springboot@sha256:new"
+			}
+			p := Compute(Desired{Services: []DesiredService{desiredBackend(t, app, nil)}}, Observed{Services: map[string]ObservedService{"backend": o}})
+			f := findingWith(p.Services[0].Findings, RolloutInProgress)
+			if (f != nil) != (tt.warn != "") {
+				t.Fatalf("finding %+v, want one mentioning %q", f, tt.warn)
+			}
+			if f == nil {
+				return
+			}
+			if f.Severity != Warning || !strings.Contains(f.Message, tt.warn) || !strings.Contains(f.Fix, "pier status backend") {
+				t.Errorf("finding %+v, want a warning mentioning %q and pier status backend", f, tt.warn)
+			}
+			if len(p.Errors()) != 0 {
+				t.Errorf("a rollout in progress blocked the plan: %+v", p.Errors())
+			}
+		})
+	}
+}
