@@ -330,7 +330,7 @@ func TestActionDeployRolledBack(t *testing.T) {
 		"## pier deploy: ↩️ rolled back",
 		"**Cause:** task ", "container nginx exited with code 137",
 		"Last service events:", "(service backend) has started 2 tasks",
-		"Stopped tasks:", "nginx exited 137", "| 137 (killed: out of memory?) |",
+		"Stopped tasks, by reason:", "| 2 | ", "nginx exit 137", "| 137 (killed: out of memory?) |",
 		"rollout :crit,",
 	} {
 		if !strings.Contains(r.summary, want) {
