@@ -360,6 +360,7 @@ func (r *run) finish(o report.Outcome, c Cause) {
 	}
 	r.rep.Outcome = o
 	r.rep.Cause = c.Message
+	r.rep.CauseKind = string(reported(c, r.rep.StoppedTasks))
 	switch o {
 	case report.Success:
 		r.d.emit(r.name(), report.Note, "success: "+r.rep.Final.String())

@@ -78,6 +78,10 @@ type Service struct {
 	Strategy string  `json:"strategy"`
 	Outcome  Outcome `json:"outcome"`
 	Cause    string  `json:"cause,omitempty"`
+	// CauseKind classifies Cause for scripts and tests, in deploy's words:
+	// cannot-pull, container-exited, elb-health-check, cannot-place,
+	// circuit-breaker, timeout, health-check-url, api-error, …
+	CauseKind string `json:"causeKind,omitempty"`
 
 	Old   plan.Revision `json:"old"`   // the revision before the run
 	New   plan.Revision `json:"new"`   // the revision the run deployed (registered or reused)
