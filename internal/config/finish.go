@@ -23,10 +23,14 @@ func (d *decoder) finish(f *File) {
 			d.errs = append(d.errs, &Error{Pos: img.Pos, Msg: fmt.Sprintf("image %q pushes to repository %q like image %q (line %d): their tags would overwrite each other", img.Name, img.Repository, other.Name, other.Pos.Line)})
 		}
 		repos[img.Repository] = img
+		d.confineInputs(f, img)
 		d.resolveImage(f.Dir, img)
 		if img.Files != nil {
 			d.checkPlatformFiles(f.Platforms, img)
 		}
+	}
+	if f.Context != "" {
+		f.Context = resolvePath(f.Dir, f.Context)
 	}
 
 	type ecsName struct{ cluster, service string }
@@ -47,7 +51,7 @@ func (d *decoder) finish(f *File) {
 			d.errs = append(d.errs, &Error{Pos: s.Pos, Msg: fmt.Sprintf("service %q deploys ECS service %q in cluster %q like service %q (line %d): two entries would fight over one service", s.Name, s.Service, s.Cluster, other.Name, other.Pos.Line)})
 		}
 		seen[key] = s
-		if s.TaskDefinition != "" {
+		if d.confineTaskDefinition(s) && s.TaskDefinition != "" {
 			s.TaskDefinition = resolvePath(f.Dir, s.TaskDefinition)
 		}
 		containers := make([]string, 0, len(s.Containers))

@@ -31,7 +31,14 @@ func Load(path string, getenv func(string) string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading pipeline file: %w", err)
 	}
-	return Parse(path, data, getenv)
+	f, err := Parse(path, data, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if errs := f.CheckTaskDefinitions(); len(errs) > 0 {
+		return nil, errs
+	}
+	return f, nil
 }
 
 // Parse parses data as the pier.yaml found at path (used for error positions
@@ -135,7 +142,7 @@ func yamlSyntaxError(path string, data []byte, err error) error {
 	return &Error{Pos: p, Msg: "YAML syntax error: " + msg}
 }
 
-var topKeys = []string{"region", "cluster", "registry", "tag", "platforms", "createRepositories", "images", "services"}
+var topKeys = []string{"region", "cluster", "registry", "tag", "platforms", "createRepositories", "context", "images", "services"}
 
 func (d *decoder) file0(root *yaml.Node) *File {
 	f := &File{}
@@ -173,6 +180,7 @@ func (d *decoder) file0(root *yaml.Node) *File {
 			}
 		}
 	}
+	d.contextDir(f, m)
 	if e, ok := m["createRepositories"]; ok {
 		f.CreateRepositories, _ = d.bool(e.v, "createRepositories")
 	}
@@ -235,18 +243,21 @@ func (d *decoder) image(e entry) *Image {
 		case "nginx":
 			f := d.fields(b.v, bwhat, nginxKeys)
 			img.Nginx = &NginxBuild{Pos: p, Base: d.optStr(f, "base", bwhat), Config: d.reqStr(b, f, "config", bwhat)}
-			img.Nginx.Files = d.imageFiles(f, bwhat)
+			d.addInput(img, f, "config", "nginx config", img.Nginx.Config)
+			img.Nginx.Files = d.imageFiles(img, f, bwhat)
 		case "next":
 			f := d.fields(b.v, bwhat, nextKeys)
 			img.Next = &NextBuild{Pos: p, Base: d.optStr(f, "base", bwhat), Dir: d.reqStr(b, f, "dir", bwhat)}
+			d.addInput(img, f, "dir", "next dir", img.Next.Dir)
 		case "springboot":
 			f := d.fields(b.v, bwhat, springKeys)
 			img.SpringBoot = &SpringBootBuild{Pos: p, Base: d.optStr(f, "base", bwhat), Jar: d.reqStr(b, f, "jar", bwhat)}
+			d.addInput(img, f, "jar", "springboot jar", img.SpringBoot.Jar)
 		case "files":
 			f := d.fields(b.v, bwhat, filesKeys)
 			fb := &FilesBuild{Pos: p, Base: d.reqStr(b, f, "base", bwhat), User: d.optStr(f, "user", bwhat), Workdir: d.optStr(f, "workdir", bwhat)}
-			fb.Files = d.imageFiles(f, bwhat)
-			fb.PlatformFiles, fb.PlatformPos = d.platformFiles(f, bwhat)
+			fb.Files = d.imageFiles(img, f, bwhat)
+			fb.PlatformFiles, fb.PlatformPos = d.platformFiles(img, f, bwhat)
 			if x, ok := f["entrypoint"]; ok {
 				fb.Entrypoint, _ = d.strList(x.v, bwhat+" entrypoint")
 			}
@@ -261,6 +272,7 @@ func (d *decoder) image(e entry) *Image {
 			img.Copy = &CopyBuild{Pos: p, Source: d.scalarOr(b, copyKeys[0], bwhat)}
 		case "oci":
 			img.OCI = &OCIBuild{Pos: p, Path: d.scalarOr(b, ociKeys[0], bwhat)}
+			d.addScalarInput(img, b, ociKeys[0], "oci path", img.OCI.Path)
 		}
 	}
 	return img
@@ -298,21 +310,6 @@ func (d *decoder) reqStr(b entry, f map[string]entry, key, what string) string {
 	return s
 }
 
-// imageFiles reads `files: {/dest/in/image: source/path}`.
-func (d *decoder) imageFiles(f map[string]entry, what string) map[string]string {
-	e, ok := f["files"]
-	if !ok {
-		return nil
-	}
-	files, pos, _ := d.strMap(e.v, what+" files")
-	for dst := range files {
-		if !strings.HasPrefix(dst, "/") {
-			d.errs = append(d.errs, &Error{Pos: pos[dst], Msg: fmt.Sprintf("%s files: destination %q must be an absolute path in the image, such as /etc/nginx/%s", what, dst, dst)})
-		}
-	}
-	return files
-}
-
 func (d *decoder) service(e entry) *Service {
 	s := &Service{Name: e.key, Service: e.key, Pos: d.pos(e.k), Strategy: Rolling, Timeout: DefaultTimeout}
 	what := fmt.Sprintf("service %q", e.key)
@@ -327,6 +324,7 @@ func (d *decoder) service(e entry) *Service {
 	}
 	if x, ok := m["taskDefinition"]; ok {
 		s.TaskDefinition, _ = d.str(x.v, what+" taskDefinition")
+		s.TaskDefinitionPos = d.pos(resolveValue(x.v))
 	} else if m != nil || isNull(e.v) {
 		d.knockOn(d.causeOf(e.v, "taskDefinition"), e.k, "%s needs taskDefinition: the path of its task definition JSON, as `aws ecs describe-task-definition` prints it", what)
 	}

@@ -8,7 +8,7 @@ import (
 
 // platformFiles reads `platformFiles: {linux/amd64: {/dest: source}, …}`:
 // the files of a files: image that differ per platform.
-func (d *decoder) platformFiles(f map[string]entry, what string) (map[string]map[string]string, map[string]Pos) {
+func (d *decoder) platformFiles(img *Image, f map[string]entry, what string) (map[string]map[string]string, map[string]Pos) {
 	e, ok := f["platformFiles"]
 	if !ok {
 		return nil, nil
@@ -22,9 +22,19 @@ func (d *decoder) platformFiles(f map[string]entry, what string) (map[string]map
 			d.errorf(pe.k, "%s platformFiles: %q is not a platform; the keys are platforms of platforms:, such as linux/amd64", what, pe.key)
 		}
 		files, fpos, _ := d.strMap(pe.v, fmt.Sprintf("%s platformFiles %s", what, pe.key))
+		dsts := make([]string, 0, len(files))
 		for dst := range files {
+			dsts = append(dsts, dst)
+		}
+		sort.Strings(dsts)
+		for _, dst := range dsts {
 			if !strings.HasPrefix(dst, "/") {
 				d.errs = append(d.errs, &Error{Pos: fpos[dst], Msg: fmt.Sprintf("%s platformFiles %s: destination %q must be an absolute path in the image, such as /usr/local/bin/%s", what, pe.key, dst, dst)})
+			} else if msg := checkDest(dst); msg != "" {
+				d.errs = append(d.errs, &Error{Pos: fpos[dst], Msg: fmt.Sprintf("%s platformFiles %s: destination %q %s", what, pe.key, dst, msg)})
+			}
+			if files[dst] != "" {
+				img.Inputs = append(img.Inputs, Input{Path: files[dst], Pos: fpos[dst], What: fmt.Sprintf("platformFiles %s source for %s", pe.key, dst)})
 			}
 		}
 		out[pe.key] = files

@@ -22,6 +22,8 @@ type File struct {
 	Tag                string // image tag, after ${VAR} expansion
 	Platforms          []string
 	CreateRepositories bool
+	Context            string // context: joined with Dir; empty = builds read from Dir (see BuildDir)
+	ContextPos         Pos
 
 	Images   []*Image   // in file order
 	Services []*Service // in file order
@@ -39,6 +41,9 @@ type Image struct {
 	Files      *FilesBuild
 	Copy       *CopyBuild
 	OCI        *OCIBuild
+
+	// Inputs lists every host path the builder reads, with its position.
+	Inputs []Input
 }
 
 // NginxBuild is the nginx builder: a base plus nginx.conf and extra files.
@@ -108,17 +113,18 @@ const (
 
 // Service is one entry of services:.
 type Service struct {
-	Name           string            // the key under services:
-	Service        string            // ECS service name; defaults to Name
-	Cluster        string            // defaults to File.Cluster
-	TaskDefinition string            // path of the task-definition JSON (resolved)
-	Containers     map[string]string // container name → image name (a key of images:)
-	Strategy       Strategy          // defaults to Rolling
-	DesiredCount   *int32            // nil keeps the live count
-	HealthCheck    *HealthCheck
-	KeepRevisions  int           // 0 = keep all
-	Timeout        time.Duration // defaults to 20m
-	Pos            Pos
+	Name              string // the key under services:
+	Service           string // ECS service name; defaults to Name
+	Cluster           string // defaults to File.Cluster
+	TaskDefinition    string // path of the task-definition JSON (resolved)
+	TaskDefinitionPos Pos
+	Containers        map[string]string // container name → image name (a key of images:)
+	Strategy          Strategy          // defaults to Rolling
+	DesiredCount      *int32            // nil keeps the live count
+	HealthCheck       *HealthCheck
+	KeepRevisions     int           // 0 = keep all
+	Timeout           time.Duration // defaults to 20m
+	Pos               Pos
 
 	// ContainerPos gives the position of each containers: entry, for errors.
 	ContainerPos map[string]Pos
