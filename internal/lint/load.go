@@ -3,10 +3,12 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/confine"
 	"github.com/pier-deploy/pier/internal/nginxconf"
 	"github.com/pier-deploy/pier/internal/taskdef"
 )
@@ -28,6 +30,14 @@ func Load(f *config.File) (*Input, error) {
 	var errs []error
 	byPath := map[string]*taskdef.TaskDef{}
 	failed := map[string]bool{}
+	for _, e := range f.CheckTaskDefinitions() {
+		errs = append(errs, e) // leads out of the directory: never read
+		for _, s := range f.Services {
+			if s.TaskDefinitionPos == e.Pos {
+				failed[s.TaskDefinition] = true
+			}
+		}
+	}
 	for _, s := range f.Services {
 		if td, ok := byPath[s.TaskDefinition]; ok {
 			in.Tasks[s.Name] = td
@@ -45,11 +55,19 @@ func Load(f *config.File) (*Input, error) {
 		byPath[s.TaskDefinition] = td
 		in.Tasks[s.Name] = td
 	}
+	root, err := f.OpenBuildDir()
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	for _, img := range f.Images {
 		if img.Nginx == nil || img.Nginx.Config == "" {
 			continue
 		}
-		data, err := os.ReadFile(img.Nginx.Config)
+		data, err := readInput(root, img.Nginx.Config)
+		if confine.IsEscape(err) {
+			continue // the build-input-outside rule reports it, at its line
+		}
 		if err != nil {
 			errs = append(errs, inputError(img.Nginx.Pos, fmt.Sprintf("image %q", img.Name), "nginx config", "config", err))
 			continue
@@ -96,6 +114,7 @@ func Check(in *Input) []Finding {
 	}
 	checkNginx(&out, in)
 	checkBuildInputs(&out, in.Config)
+	checkInputsConfined(&out, in.Config)
 	Sort(out)
 	return dedupe(out)
 }
@@ -111,4 +130,15 @@ func dedupe(fs []Finding) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// readInput reads a build input through the build directory's root, so a
+// symlink out of it is an error and not a read.
+func readInput(root *confine.Root, p string) ([]byte, error) {
+	f, err := root.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
