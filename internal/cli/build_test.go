@@ -28,13 +28,13 @@ import (
 // imagesFile writes a pier.yaml whose images use bases in reg and push to reg.
 func imagesFile(t *testing.T, reg *registrytest.Server) string {
 	t.Helper()
-	abs := func(p string) string {
-		a, err := filepath.Abs(filepath.Join("../../testdata/inforum", p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
+	// pier reads only below the directory of pier.yaml: the file goes
+	// into a copy of the fixture and names its inputs relative to it.
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../testdata/inforum")); err != nil {
+		t.Fatal(err)
 	}
+	abs := func(p string) string { return p }
 	yaml := fmt.Sprintf(`registry: %s
 cluster: inforum
 tag: v1
@@ -52,7 +52,7 @@ services:
 `, reg.Host, reg.PushBase(t, "library/temurin:21"), abs("backend/app.jar"),
 		reg.PushBase(t, "library/node:22"), abs("frontend"),
 		reg.PushBase(t, "library/nginx:1.27"), abs("backend/nginx.conf"), abs("backend-task.json"))
-	path := filepath.Join(t.TempDir(), "pier.yaml")
+	path := filepath.Join(dir, "pier.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestImageRunInGitHubActions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &config.File{Path: "pier.yaml", Registry: host, Tag: "v1", CreateRepositories: true, Images: []*config.Image{
+	f := &config.File{Path: "../../testdata/inforum/pier.yaml", Dir: "../../testdata/inforum", Registry: host, Tag: "v1", CreateRepositories: true, Images: []*config.Image{
 		{Name: "web", Nginx: &config.NginxBuild{Base: base, Config: "../../testdata/inforum/frontend/nginx.conf"}}}}
 	var stdout, stderr strings.Builder
 	env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string {

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/confine"
 )
 
 // DefaultPlatform is what an image is built for when pier.yaml has no platforms:.
@@ -267,17 +268,23 @@ func build(ctx context.Context, f *config.File, img *config.Image, o *options) (
 		a.Repository = img.Name
 	}
 	var err error
-	switch {
-	case img.Copy != nil:
+	if img.Copy != nil {
 		err = buildCopy(ctx, img.Copy, o, a)
-	case img.OCI != nil:
-		err = buildOCI(img.OCI, o, a)
-	default:
-		var r *recipe
-		r, err = recipeFor(img)
-		if err == nil {
-			err = r.assemble(ctx, f.Platforms, o, a)
-			closeAll(r.closers)
+	} else {
+		var root *confine.Root
+		if root, err = openInputs(f, img); err != nil {
+			return nil, err
+		}
+		defer root.Close()
+		if img.OCI != nil {
+			err = buildOCI(root, img.OCI, o, a)
+		} else {
+			var r *recipe
+			r, err = recipeFor(img, root)
+			if err == nil {
+				err = r.assemble(ctx, f.Platforms, o, a)
+				closeAll(r.closers)
+			}
 		}
 	}
 	if err != nil {

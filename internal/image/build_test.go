@@ -196,7 +196,7 @@ func TestSpringBootAppChangeTouchesOnlyApplicationLayer(t *testing.T) {
 	build := func(version string, noIdx bool) *Artifact {
 		jar := writeJar(t, dir, bootjar.Spec{AppVersion: version, NoLayersIndex: noIdx})
 		img := &config.Image{Name: "backend", SpringBoot: &config.SpringBootBuild{Base: base, Jar: jar}}
-		a, err := Build(context.Background(), &config.File{}, img, cache)
+		a, err := Build(context.Background(), fileFor(t, img, nil), img, cache)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/confine"
 )
 
 // Default bases, from the Docker official images mirrored on ECR Public, so
@@ -35,16 +36,16 @@ const (
 	nextGID = 1000
 )
 
-func recipeFor(img *config.Image) (*recipe, error) {
+func recipeFor(img *config.Image, root *confine.Root) (*recipe, error) {
 	switch {
 	case img.Nginx != nil:
-		return nginxRecipe(img.Nginx)
+		return nginxRecipe(img.Nginx, root)
 	case img.Next != nil:
-		return nextRecipe(img.Next)
+		return nextRecipe(img.Next, root)
 	case img.SpringBoot != nil:
-		return springBootRecipe(img.SpringBoot)
+		return springBootRecipe(img.SpringBoot, root)
 	case img.Files != nil:
-		return filesRecipe(img.Files)
+		return filesRecipe(img.Files, root)
 	}
 	return nil, errors.New("no builder is set (one of nginx, next, springboot, files, copy, oci)")
 }
@@ -58,15 +59,15 @@ func orDefault(s, def string) string {
 
 // nginxRecipe is the base plus one layer with nginx.conf and the extra files;
 // the base's entrypoint and command are kept.
-func nginxRecipe(b *config.NginxBuild) (*recipe, error) {
+func nginxRecipe(b *config.NginxBuild, root *confine.Root) (*recipe, error) {
 	spec := &layerSpec{comment: "nginx: configuration"}
 	if b.Config == "" {
 		return nil, errors.New("nginx: config is required (the path of nginx.conf)")
 	}
-	if err := addSource(spec, "/etc/nginx/nginx.conf", b.Config); err != nil {
+	if err := addSource(root, spec, "/etc/nginx/nginx.conf", b.Config); err != nil {
 		return nil, err
 	}
-	if err := addFiles(spec, b.Files); err != nil {
+	if err := addFiles(root, spec, b.Files); err != nil {
 		return nil, err
 	}
 	return &recipe{base: orDefault(b.Base, DefaultNginxBase), layers: []*layerSpec{spec}}, nil
@@ -74,13 +75,13 @@ func nginxRecipe(b *config.NginxBuild) (*recipe, error) {
 
 // filesRecipe is any base (or scratch) plus one layer of files, then one
 // layer of each platform's own files, with config overrides.
-func filesRecipe(b *config.FilesBuild) (*recipe, error) {
+func filesRecipe(b *config.FilesBuild, root *confine.Root) (*recipe, error) {
 	if b.Base == "" {
 		return nil, errors.New("files: base is required: an image reference, or scratch for an empty image")
 	}
 	r := &recipe{base: b.Base}
 	spec := &layerSpec{comment: "files"}
-	if err := addFiles(spec, b.Files); err != nil {
+	if err := addFiles(root, spec, b.Files); err != nil {
 		return nil, err
 	}
 	if !spec.empty() {
@@ -94,7 +95,7 @@ func filesRecipe(b *config.FilesBuild) (*recipe, error) {
 	for _, plat := range plats {
 		files := b.PlatformFiles[plat]
 		ps := &layerSpec{comment: "files: " + plat}
-		if err := addFiles(ps, files); err != nil {
+		if err := addFiles(root, ps, files); err != nil {
 			return nil, fmt.Errorf("platformFiles %s: %w", plat, err)
 		}
 		if !ps.empty() {
@@ -132,9 +133,12 @@ func filesRecipe(b *config.FilesBuild) (*recipe, error) {
 
 // nextRecipe lays out a Next.js standalone build under /app in four layers,
 // from least to most volatile.
-func nextRecipe(b *config.NextBuild) (*recipe, error) {
+func nextRecipe(b *config.NextBuild, root *confine.Root) (*recipe, error) {
 	standalone := filepath.Join(b.Dir, ".next", "standalone")
-	if fi, err := os.Stat(filepath.Join(standalone, "server.js")); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := root.Stat(filepath.Join(standalone, "server.js")); err != nil || !fi.Mode().IsRegular() {
+		if confine.IsEscape(err) {
+			return nil, fmt.Errorf("next: %w", err)
+		}
 		return nil, fmt.Errorf("next: %s has no server.js; set output: 'standalone' in next.config.js and run `next build` first", standalone)
 	}
 	r := &recipe{base: orDefault(b.Base, DefaultNodeBase)}
@@ -148,11 +152,11 @@ func nextRecipe(b *config.NextBuild) (*recipe, error) {
 	// those too only follows from copying standalone/ with one --chown.
 	owners := []treeOwner{{dir: "app/.next", uid: nextUID, gid: nextGID}}
 	add := func(comment, dest, src string, filter func(string, bool) bool, dirs []string) error {
-		if _, err := os.Stat(src); errors.Is(err, fs.ErrNotExist) {
+		if _, err := root.Stat(src); errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		spec := &layerSpec{comment: comment, owners: owners}
-		if err := spec.addPath(dest, src, filter); err != nil {
+		if err := spec.addPath(root, dest, src, filter); err != nil {
 			return err
 		}
 		for _, d := range dirs {
@@ -196,28 +200,28 @@ func nextRecipe(b *config.NextBuild) (*recipe, error) {
 }
 
 // addFiles adds destination → source pairs; a source directory is copied whole.
-func addFiles(spec *layerSpec, files map[string]string) error {
+func addFiles(root *confine.Root, spec *layerSpec, files map[string]string) error {
 	dests := make([]string, 0, len(files))
 	for d := range files {
 		dests = append(dests, d)
 	}
 	sort.Strings(dests)
 	for _, d := range dests {
-		if err := addSource(spec, d, files[d]); err != nil {
+		if err := addSource(root, spec, d, files[d]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func addSource(spec *layerSpec, dest, src string) error {
-	if !strings.HasPrefix(dest, "/") {
-		return fmt.Errorf("destination %q must be an absolute path in the image", dest)
+func addSource(root *confine.Root, spec *layerSpec, dest, src string) error {
+	if !strings.HasPrefix(dest, "/") || slices.Contains(strings.Split(dest, "/"), "..") {
+		return fmt.Errorf("destination %q must be an absolute path in the image without ..", dest)
 	}
-	if _, err := os.Stat(src); err != nil {
+	if _, err := root.Stat(src); err != nil {
 		return fmt.Errorf("reading %s for %s: %w", src, dest, err)
 	}
-	return spec.addPath(dest, src, nil)
+	return spec.addPath(root, dest, src, nil)
 }
 
 func setEnv(c *v1.Config, key, value string) {

@@ -25,7 +25,7 @@ import (
 
 func buildOne(t *testing.T, img *config.Image, platforms []string, opts ...Option) (*Artifact, error) {
 	t.Helper()
-	return Build(context.Background(), &config.File{Platforms: platforms}, img, append([]Option{WithCacheDir(t.TempDir())}, opts...)...)
+	return Build(context.Background(), fileFor(t, img, platforms), img, append([]Option{WithCacheDir(t.TempDir())}, opts...)...)
 }
 
 func TestCopyMirrorsEveryPlatform(t *testing.T) {
@@ -200,7 +200,8 @@ func TestBaseManifestCache(t *testing.T) {
 	cache := WithCacheDir(t.TempDir())
 	conf := filepath.Join(testdata, "backend/nginx.conf")
 	build := func(base string) (*Artifact, error) {
-		return Build(context.Background(), &config.File{}, &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: base, Config: conf}}, cache)
+		img := &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: base, Config: conf}}
+		return Build(context.Background(), fileFor(t, img, nil), img, cache)
 	}
 	first, err := build(pinned)
 	if err != nil {
@@ -254,13 +255,13 @@ func TestBuildErrors(t *testing.T) {
 		{"next without standalone", &config.Image{Name: "web", Next: &config.NextBuild{Base: amd, Dir: dir}}, nil, "output: 'standalone'"},
 		{"jar without Main-Class", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: noMain}}, nil, "no Main-Class"},
 		{"not a jar", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: filepath.Join(dir, "conf", "x")}}, nil, "opening jar"},
-		{"entry outside /app", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: slip}}, nil, "would land outside /app"},
+		{"entry outside /app", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: slip}}, nil, `entry "../../etc/cron.d/x" climbs out with ..`},
 		{"bad layers.idx", &config.Image{Name: "api", SpringBoot: &config.SpringBootBuild{Base: amd, Jar: badIdx}}, nil, "BOOT-INF/layers.idx:1:1"},
 		{"missing platform", &config.Image{Name: "web", Nginx: &config.NginxBuild{Base: amd, Config: filepath.Join(testdata, "backend/nginx.conf")}}, []string{"linux/arm64"}, "is linux/amd64, not linux/arm64"},
 		{"relative destination", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"etc/x": filepath.Join(dir, "conf", "x")}}}, nil, "must be an absolute path"},
 		{"two sources for one path", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc": filepath.Join(dir, "conf"), "/etc/x": filepath.Join(dir, "conf", "x")}}}, nil, `two sources for "/etc/x"`},
-		{"oci archive entry above it", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("../../x")}}, nil, `entry "../../x" escapes the archive`},
-		{"oci archive entry ..", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("./..")}}, nil, `entry "./.." escapes the archive`},
+		{"oci archive entry above it", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("../../x")}}, nil, `entry "../../x" climbs out with .., outside the archive`},
+		{"oci archive entry ..", &config.Image{Name: "o", OCI: &config.OCIBuild{Path: ociSlip("./..")}}, nil, `entry "./.." climbs out with .., outside the archive`},
 		{"missing file", &config.Image{Name: "t", Files: &config.FilesBuild{Base: amd, Files: map[string]string{"/etc/y": filepath.Join(dir, "nope")}}}, nil, "reading"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package image
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,9 +16,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/image/bootjar"
 	"github.com/pier-deploy/pier/internal/registry/registrytest"
 )
@@ -141,30 +140,41 @@ func FuzzParseManifest(f *testing.F) {
 }
 
 // FuzzSpringBootJar feeds whole jars (zip bytes) to the springboot builder:
-// it never panics, errors name the builder, and every entry of every
-// layer lands under /app, however the zip names it.
+// it never panics, errors name the jar, and every entry of every layer
+// lands under /app, however the zip names it. It reads the jar from memory
+// (jarRecipe is what springBootRecipe runs on the opened file), so an
+// execution costs what the jar's bytes cost and the fuzzer makes thousands a
+// second.
 func FuzzSpringBootJar(f *testing.F) {
-	f.Add(bootjar.Bytes(bootjar.Spec{AppVersion: "1.0.0"}))
-	f.Add(bootjar.Bytes(bootjar.Spec{AppVersion: "1.0.0", NoLayersIndex: true}))
+	// Small jars in the shape of a layered Spring Boot jar: every new input
+	// the fuzzer finds is minimized, which costs executions per byte, so a
+	// 10 KB seed would stall it (bootjar's full jars are the unit tests').
+	f.Add(zipOf(f, map[string]string{
+		"META-INF/MANIFEST.MF":             "Main-Class: org.springframework.boot.loader.launch.JarLauncher\r\nSpring-Boot-Layers-Index: BOOT-INF/layers.idx\r\n\r\n",
+		"BOOT-INF/layers.idx":              "- \"dependencies\":\n  - \"BOOT-INF/lib/\"\n- \"application\":\n  - \"BOOT-INF/classes/\"\n",
+		"BOOT-INF/lib/a.jar":               "PK",
+		"BOOT-INF/classes/":                "",
+		"BOOT-INF/classes/app/Main.class":  "\xca\xfe\xba\xbe",
+		"org/springframework/boot/L.class": "\xca\xfe",
+	}))
 	f.Add(zipOf(f, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\n", "../../etc/passwd": "x"}))
 	f.Add(zipOf(f, map[string]string{"META-INF/MANIFEST.MF": "Main-Class: a.B\nSpring-Boot-Layers-Index: idx\n", "idx": "- \"a\":\n  - \"x/\"\n", "x/y": "1", "x": "2"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		jar := filepath.Join(t.TempDir(), "app.jar")
-		if err := os.WriteFile(jar, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		r, err := springBootRecipe(&config.SpringBootBuild{Jar: jar, Base: "example.com/base:1"})
+		zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
-			if !strings.HasPrefix(err.Error(), "springboot: ") {
-				t.Fatalf("error without the builder's name: %v", err)
+			return
+		}
+		if err := checkJar(zr, int64(len(data))); err != nil {
+			return
+		}
+		r, err := jarRecipe(zr, "app.jar", "example.com/base:1")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "springboot: app.jar") {
+				t.Fatalf("error without the builder's name and the jar: %v", err)
 			}
 			return
 		}
-		defer func() {
-			for _, c := range r.closers {
-				c.Close()
-			}
-		}()
+		var budget int64 = int64(len(data))*maxDeflateRatio + 1<<16
 		for _, spec := range r.layers {
 			entries, err := spec.normalize()
 			if err != nil {
@@ -175,8 +185,13 @@ func FuzzSpringBootJar(f *testing.F) {
 					t.Fatalf("%s: entry %q outside /app", spec.comment, e.name)
 				}
 			}
-			// A zip whose sizes lie fails here with an error, not a panic.
-			_ = writeTar(io.Discard, entries, time.Unix(0, 0))
+			// A zip whose sizes lie fails here with an error, not a panic,
+			// and no layer is larger than the jar's data can expand to.
+			n := &countWriter{w: io.Discard}
+			_ = writeTar(n, entries, time.Unix(0, 0))
+			if budget -= n.n; budget < 0 {
+				t.Fatalf("a %d-byte jar made layers of more than %d× its size", len(data), maxDeflateRatio)
+			}
 		}
 	})
 }
@@ -206,10 +221,20 @@ func zipOf(t testing.TB, files map[string]string) []byte {
 }
 
 // FuzzOCIArchive feeds arbitrary bytes as an `oci:` tarball (an OCI archive
-// or a docker save): never a panic, never a file written outside the
-// build cache, and an image that builds has a digest.
+// or a docker save) to the reader the oci builder uses: never a panic, never
+// a file written outside the build cache's own directories, and an image
+// that reads has a digest. The archive is read from memory and the seeds are
+// tiny images, so executions (and the fuzzer's minimizing of each new
+// input) stay fast.
 func FuzzOCIArchive(f *testing.F) {
-	img := registrytest.BaseImage(f, v1.Platform{OS: "linux", Architecture: "amd64"}, 3)
+	plat := v1.Platform{OS: "linux", Architecture: "amd64"}
+	img, err := mutate.AppendLayers(empty.Image, registrytest.Layer(f, "a", 8, 1))
+	if err != nil {
+		f.Fatal(err)
+	}
+	if img, err = mutate.ConfigFile(img, &v1.ConfigFile{OS: plat.OS, Architecture: plat.Architecture, RootFS: v1.RootFS{Type: "layers"}}); err != nil {
+		f.Fatal(err)
+	}
 	dir := f.TempDir()
 	lp, err := layout.Write(filepath.Join(dir, "layout"), empty.Index)
 	if err != nil {
@@ -231,25 +256,47 @@ func FuzzOCIArchive(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	root := f.TempDir()
+	cache, err := OpenCache(filepath.Join(root, "cache"))
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
-		src := filepath.Join(root, "in", "image.tar")
-		if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-			t.Fatal(err)
+		defer os.RemoveAll(filepath.Join(cache.Dir(), "oci"))
+		src := archiveSource{name: "image.tar", size: int64(len(data)), open: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}}
+		a := &Artifact{Name: "app"}
+		dir, err := cache.readArchive(src, a)
+		if err == nil && dir != "" {
+			err = readLayout(dir, src.name, a)
 		}
-		if err := os.WriteFile(src, data, 0o644); err != nil {
-			t.Fatal(err)
+		if err != nil && !strings.HasPrefix(err.Error(), "oci: ") {
+			t.Fatalf("error without the builder's name: %v", err)
 		}
-		cache := filepath.Join(root, "cache")
-		a, err := Build(context.Background(), &config.File{}, &config.Image{Name: "app", OCI: &config.OCIBuild{Path: src}}, WithCacheDir(cache))
-		entries, _ := os.ReadDir(root)
-		for _, e := range entries {
-			if e.Name() != "in" && e.Name() != "cache" {
-				t.Fatalf("reading the archive wrote %s outside the cache", e.Name())
+		for _, d := range []string{root, cache.Dir(), filepath.Join(cache.Dir(), "tmp")} {
+			entries, _ := os.ReadDir(d)
+			for _, e := range entries {
+				switch e.Name() {
+				case "cache", "blobs", "layers", "tmp", "oci":
+					if d != filepath.Join(cache.Dir(), "tmp") {
+						continue
+					}
+				}
+				t.Fatalf("reading the archive left %s outside the cache's extracted layouts", filepath.Join(d, e.Name()))
 			}
 		}
-		if err == nil && a.Digest.Hex == "" {
-			t.Fatal("built without a digest")
+		if err != nil {
+			return
+		}
+		var h v1.Hash
+		if a.Index != nil {
+			h, err = a.Index.Digest()
+		} else {
+			h, err = a.Image.Digest()
+		}
+		if err == nil && h.Hex == "" {
+			t.Fatal("read an image without a digest")
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pier-deploy/pier/internal/config"
+	"github.com/pier-deploy/pier/internal/confine"
 )
 
 // BootLayer is one entry of BOOT-INF/layers.idx: a layer name and the jar
@@ -143,18 +145,39 @@ func layerFor(layers []BootLayer, path string) int {
 // springBootRecipe explodes the fat jar into /app, one layer per layers.idx
 // entry in index order, and runs the manifest's Main-Class (the launcher)
 // with -cp /app, as Spring Boot documents for exploded jars.
-func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
-	zr, err := zip.OpenReader(b.Jar)
+func springBootRecipe(b *config.SpringBootBuild, root *confine.Root) (*recipe, error) {
+	f, err := root.Open(b.Jar)
 	if err != nil {
+		return nil, fmt.Errorf("springboot: opening jar: %w", err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("not a regular file")
+	}
+	var zr *zip.Reader
+	if err == nil {
+		zr, err = zip.NewReader(f, fi.Size())
+	}
+	if err == nil {
+		err = checkJar(zr, fi.Size())
+	}
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("springboot: opening jar %s: %w", b.Jar, err)
 	}
-	r := &recipe{base: orDefault(b.Base, DefaultSpringBootBase), closers: []io.Closer{zr}}
-	ok := false
-	defer func() {
-		if !ok {
-			zr.Close()
-		}
-	}()
+	r, err := jarRecipe(zr, b.Jar, b.Base)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closers = append(r.closers, f)
+	return r, nil
+}
+
+// jarRecipe is the springboot builder over an opened, checked jar; jar
+// names it in errors.
+func jarRecipe(zr *zip.Reader, jar, base string) (*recipe, error) {
+	r := &recipe{base: orDefault(base, DefaultSpringBootBase)}
 	byName := map[string]*zip.File{}
 	for _, f := range zr.File {
 		byName[f.Name] = f
@@ -174,15 +197,15 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 	}
 	mf, found, err := readEntry("META-INF/MANIFEST.MF")
 	if err != nil || !found {
-		return nil, fmt.Errorf("springboot: %s has no readable META-INF/MANIFEST.MF (is it a jar?): %v", b.Jar, err)
+		return nil, fmt.Errorf("springboot: %s has no readable META-INF/MANIFEST.MF (is it a jar?): %v", jar, err)
 	}
 	attrs, err := ParseManifest(mf)
 	if err != nil {
-		return nil, fmt.Errorf("springboot: %s: %w", b.Jar, err)
+		return nil, fmt.Errorf("springboot: %s: %w", jar, err)
 	}
 	main := attrs["Main-Class"]
 	if main == "" {
-		return nil, fmt.Errorf("springboot: %s has no Main-Class in META-INF/MANIFEST.MF; build it with the Spring Boot plugin (bootJar / repackage)", b.Jar)
+		return nil, fmt.Errorf("springboot: %s has no Main-Class in META-INF/MANIFEST.MF; build it with the Spring Boot plugin (bootJar / repackage)", jar)
 	}
 	layers := fallbackLayers
 	if idxName := attrs["Spring-Boot-Layers-Index"]; idxName != "" || byName["BOOT-INF/layers.idx"] != nil {
@@ -191,10 +214,10 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 		}
 		data, found, err := readEntry(idxName)
 		if err != nil || !found {
-			return nil, fmt.Errorf("springboot: %s names %s but it cannot be read: %v", b.Jar, idxName, err)
+			return nil, fmt.Errorf("springboot: %s names %s but it cannot be read: %v", jar, idxName, err)
 		}
 		if layers, err = ParseLayersIndex(data); err != nil {
-			return nil, fmt.Errorf("springboot: %s: %w", b.Jar, err)
+			return nil, fmt.Errorf("springboot: %s: %w", jar, err)
 		}
 	}
 	specs := make([]*layerSpec, len(layers))
@@ -208,7 +231,7 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 		}
 		name := cleanName("app/" + strings.TrimSuffix(f.Name, "/"))
 		if !strings.HasPrefix(name, "app/") {
-			return nil, fmt.Errorf("springboot: %s: entry %q would land outside /app; rebuild the jar", b.Jar, f.Name)
+			return nil, fmt.Errorf("springboot: %s: entry %q would land outside /app; rebuild the jar", jar, f.Name)
 		}
 		if strings.HasSuffix(f.Name, "/") {
 			specs[i].add(entry{name: name, kind: tar.TypeDir})
@@ -229,6 +252,5 @@ func springBootRecipe(b *config.SpringBootBuild) (*recipe, error) {
 		c.Cmd = nil
 		c.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
 	}
-	ok = true
 	return r, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pier-deploy/pier/internal/confine"
 )
 
 // The owner of a file in a built layer unless its layer gives the tree to
@@ -70,12 +72,13 @@ func (s *layerSpec) empty() bool { return len(s.entries) == 0 }
 
 // addPath adds the file or directory tree at src under dest. filter, when
 // non-nil, decides per relative slash path (of a tree) whether to take it.
-func (s *layerSpec) addPath(dest, src string, filter func(rel string, dir bool) bool) error {
-	// A symlink given as the source stands for what it points to; symlinks
-	// inside a tree stay symlinks.
-	src, err := filepath.EvalSymlinks(src)
+func (s *layerSpec) addPath(root *confine.Root, dest, src string, filter func(rel string, dir bool) bool) error {
+	// A symlink given as the source stands for what it points to, and must
+	// resolve inside the build directory; symlinks inside a tree stay
+	// symlinks in the image (pier does not read through them).
+	src, err := root.Resolve(src)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", src, err)
+		return err
 	}
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

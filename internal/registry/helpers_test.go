@@ -28,10 +28,25 @@ const testdata = "../../testdata/inforum"
 // inforum is the inforum deployment's images on bases named by base(name).
 func inforum(t testing.TB, jar string, base func(string) string, platforms ...string) *config.File {
 	t.Helper()
-	if jar == "" {
-		jar = filepath.Join(testdata, "backend/app.jar")
+	testdata := testdata
+	if jar != "" {
+		// Builds read only below the directory of pier.yaml: the fixture
+		// is copied with this jar in place of its own.
+		dir := t.TempDir()
+		data, err := os.ReadFile(jar)
+		if err == nil {
+			err = os.CopyFS(dir, os.DirFS(testdata))
+		}
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "backend", "app.jar"), data, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		testdata = dir
 	}
-	return &config.File{Path: "pier.yaml", Dir: testdata, Tag: "v1", Platforms: platforms, Images: []*config.Image{
+	jar = filepath.Join(testdata, "backend/app.jar")
+	return &config.File{Path: filepath.Join(testdata, "pier.yaml"), Dir: testdata, Tag: "v1", Platforms: platforms, Images: []*config.Image{
 		{Name: "backend", SpringBoot: &config.SpringBootBuild{Base: base("eclipse-temurin:21-jre"), Jar: jar}},
 		{Name: "frontend", Next: &config.NextBuild{Base: base("node:22-alpine"), Dir: filepath.Join(testdata, "frontend")}},
 		{Name: "backend-nginx", Nginx: &config.NginxBuild{Base: base("nginx:1.27-alpine"), Config: filepath.Join(testdata, "backend/nginx.conf")}},
