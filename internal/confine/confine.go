@@ -282,7 +282,17 @@ func splitPath(p string) []string {
 func pathErr(err error, p string) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return &fs.PathError{Op: pe.Op, Path: p, Err: pe.Err}
+		// os.Root names its calls statat, openat…; the user ran stat and open.
+		op := pe.Op
+		switch op {
+		case "statat", "fstatat", "lstatat":
+			op = "stat"
+		case "openat":
+			op = "open"
+		case "readlinkat":
+			op = "readlink"
+		}
+		return &fs.PathError{Op: op, Path: p, Err: pe.Err}
 	}
 	return err
 }

@@ -69,19 +69,38 @@ func doBuild(t *testing.T) (*built, error) {
 	// The real pier.yaml; only what the fixture cannot hold is replaced: the
 	// bases (no registry can be pulled from here) and the application
 	// artifacts, which are real programs made by this test.
-	f, err := config.Load(filepath.Join(inforum, "pier.yaml"), func(string) string { return "" })
+	// pier builds read only below the directory of pier.yaml, so the
+	// artifacts go into a copy of the fixture, where pier.yaml names them.
+	work := t.TempDir()
+	jarData, err := os.ReadFile(springBootJar(t))
+	if err == nil {
+		err = os.CopyFS(work, os.DirFS(inforum))
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(work, "backend", "app.jar"), jarData, 0o644)
+	}
+	for _, d := range []string{".next", "public"} {
+		if err == nil {
+			err = os.RemoveAll(filepath.Join(work, "frontend", d))
+		}
+	}
+	if err == nil {
+		err = os.CopyFS(filepath.Join(work, "frontend"), os.DirFS(nextDir(t)))
+	}
 	if err != nil {
 		return nil, err
 	}
-	jar := springBootJar(t)
-	front := nextDir(t)
+	f, err := config.Load(filepath.Join(work, "pier.yaml"), func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
 	names := []string{"backend-springboot", "backend-nginx", "front-next", "front-nginx"}
 	for _, img := range f.Images {
 		switch {
 		case img.SpringBoot != nil:
-			img.SpringBoot.Base, img.SpringBoot.Jar = baseRefs["jre"], jar
+			img.SpringBoot.Base = baseRefs["jre"]
 		case img.Next != nil:
-			img.Next.Base, img.Next.Dir = baseRefs["node"], front
+			img.Next.Base = baseRefs["node"]
 		case img.Nginx != nil:
 			img.Nginx.Base = baseRefs["nginx"]
 		}
