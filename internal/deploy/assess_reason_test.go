@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/report"
 )
 
 // A placement reason is the verdict at once only when waiting cannot change
@@ -123,5 +125,22 @@ func TestAssessReadsTimesOnECSClock(t *testing.T) {
 		if got := verdictRound(t, offset); got != want {
 			t.Errorf("local clock off by %s: verdict in round %d, in step round %d", offset, got, want)
 		}
+	}
+}
+
+// A stopped task's cause ends with ECS's last word on that task, unless all
+// ECS said was that it started or stopped it.
+func TestLastWord(t *testing.T) {
+	events := []report.Event{
+		{Message: "(service s) has started 1 tasks: (task 0a1b)."},
+		{Message: "(service s) (task 0a1b) failed ELB health checks in (target-group arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/back/0123)"},
+		{Message: "(service s) has stopped 1 running tasks: (task 0a1b)."},
+		{Message: "(service s) (task 9f9f) failed container health checks."},
+	}
+	if got := lastWord(events, "0a1b"); !strings.Contains(got, "failed ELB health checks") {
+		t.Errorf("lastWord = %q, want the ELB health-check event", got)
+	}
+	if got := lastWord(events[:1], "0a1b"); got != "" {
+		t.Errorf("lastWord = %q, want nothing beyond the start", got)
 	}
 }

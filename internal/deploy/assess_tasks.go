@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -85,4 +86,17 @@ func (r *rollout) ours(t types.Task) bool {
 		began = r.since
 	}
 	return str(t.TaskDefinitionArn) == r.taskDef && t.CreatedAt != nil && !t.CreatedAt.Before(began)
+}
+
+// lastWord is ECS's newest event about task id beyond starting or stopping
+// it (failed ELB or container health checks, say), for the cause a stopped
+// task gives; empty when there is none.
+func lastWord(events []report.Event, id string) string {
+	for i := len(events) - 1; i >= 0; i-- {
+		m := events[i].Message
+		if strings.Contains(m, id) && !strings.Contains(m, ") has started ") && !strings.Contains(m, ") has stopped ") {
+			return m
+		}
+	}
+	return ""
 }

@@ -186,6 +186,9 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 		r.stopSeen[str(t.TaskArn)] = true
 		r.rep.StoppedTasks = append(r.rep.StoppedTasks, stoppedReport(t))
 		if c := ClassifyStoppedTask(t); c.Kind != NotFatal && first.Kind == NotFatal {
+			if w := lastWord(r.rep.Events, taskID(str(t.TaskArn))); w != "" && !strings.Contains(c.Message, w) {
+				c.Message += "; ECS's last word on it: " + w
+			}
 			first = c
 			if r.learned.Kind == NotFatal {
 				r.learned = c
