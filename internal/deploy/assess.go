@@ -339,6 +339,18 @@ func newEvents(seen map[string]bool, since time.Time, events []types.ServiceEven
 	return out
 }
 
+// history marks the events an UpdateService answer lists as seen: they
+// were there before the change, whatever any clock says, so the waits
+// that follow report only what ECS said after it.
+func history(seen map[string]bool, svc *types.Service) {
+	if svc == nil {
+		return
+	}
+	for _, e := range svc.Events {
+		seen[str(e.Id)] = true
+	}
+}
+
 // drained reports whether a scaled-to-zero service shows no task in any
 // deployment; recreate then confirms task by task that all are STOPPED.
 func drained(svc *types.Service) bool {

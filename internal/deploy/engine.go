@@ -322,13 +322,15 @@ func (r *run) watch(deployment, taskDef, previous string, want int32, since time
 	return ro
 }
 
-// reportEvents reports the service's events that are news (not seen yet,
-// not older than since), for waits that read no verdict from them.
-func (r *run) reportEvents(svc *types.Service, since time.Time) {
+// reportEvents reports the service's events that are news, for waits that
+// read no verdict from them. There is no time cutoff (the runner's clock
+// is not ECS's): what was there before the change was marked seen from
+// the UpdateService answer (history, in update).
+func (r *run) reportEvents(svc *types.Service) {
 	if svc == nil {
 		return
 	}
-	for _, e := range newEvents(r.seen, since, svc.Events) {
+	for _, e := range newEvents(r.seen, time.Time{}, svc.Events) {
 		r.event(e)
 	}
 }

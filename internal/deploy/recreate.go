@@ -133,7 +133,7 @@ func (r *run) waitStopped(ctx context.Context) (bool, string) {
 			continue
 		}
 		state, r.last = describeState(s.svc), s.svc
-		r.reportEvents(s.svc, since)
+		r.reportEvents(s.svc)
 		if drained(s.svc) {
 			ok, err := r.allStopped(ctx, stopped)
 			if err == nil && ok {

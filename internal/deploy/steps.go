@@ -76,6 +76,7 @@ func (r *run) update(ctx context.Context, taskDef string, count int32, force boo
 	}
 	r.rep.Updated = true
 	r.live = count
+	history(r.seen, out.Service)
 	if f == nil {
 		return "", nil
 	}
@@ -298,7 +299,7 @@ func (r *run) healthCheck(ctx context.Context, stopOnCancel bool) Cause {
 		if s.err != nil && ctx.Err() != nil {
 			return Cause{Cancelled, s.err.Error()}
 		}
-		r.reportEvents(s.svc, since)
+		r.reportEvents(s.svc)
 	}
 }
 
