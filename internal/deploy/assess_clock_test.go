@@ -86,3 +86,38 @@ func TestNoCapacityVerdictWhateverTheRunnerClock(t *testing.T) {
 		})
 	}
 }
+
+// The waits that read no verdict from events (recreate's scale-down, the
+// health check) report them by what ECS listed before the change, not by
+// the runner's clock: an hour ahead, the scale-down's events still show,
+// and an hour behind, the service's history does not.
+func TestRecreateEventsWhateverTheRunnerClock(t *testing.T) {
+	for _, offset := range []time.Duration{time.Hour, -time.Hour} {
+		t.Run(offset.String(), func(t *testing.T) {
+			e := newEnv(t)
+			e.inforum(t, 100, 4096, 4096)
+			_, targets, err := planOnly(e, nexusSpec(t, "3.71.0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			began := e.w.Clock().Now()
+			l := &log{}
+			d := deploy.New(e.ecs, deploy.WithClock(&runnerClock{sim: e.w.Clock(), offset: offset, rate: 1, start: began}),
+				deploy.WithObserver(l), deploy.WithHTTPClient(e.srv.HTTPClient()))
+			s := d.Apply(context.Background(), targets)[0]
+			if s.Outcome != report.Success {
+				t.Fatalf("%s: %s\n%s", s.Outcome, s.Cause, l)
+			}
+			stopped := false
+			for _, ev := range s.Events {
+				if ev.Time.Before(began) {
+					t.Errorf("an event from before the run was reported: %s %s", ev.Time, ev.Message)
+				}
+				stopped = stopped || strings.Contains(ev.Message, "has stopped 1 running tasks")
+			}
+			if !stopped {
+				t.Errorf("the scale-down's events are missing: %+v\n%s", s.Events, l)
+			}
+		})
+	}
+}
