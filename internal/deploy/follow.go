@@ -30,9 +30,11 @@ const noDeploymentRounds = 4
 type following struct {
 	// before holds the ids of the deployments the service had.
 	before map[string]bool
-	// notBefore is the newest createdAt or updatedAt of those deployments,
-	// on ECS's clock: a deployment the call started is not older. Zero when
-	// ECS gave no times. The local clock is never compared with it.
+	// notBefore is the newest createdAt of those deployments, on ECS's
+	// clock: a deployment the call started is not older. (Not updatedAt:
+	// counts move it up to the moment of the call, and a skew of
+	// milliseconds between ECS's hosts must not disown our deployment.)
+	// Zero when ECS gave no times. The local clock is never compared with it.
 	notBefore time.Time
 	// expectNew: the call starts a new deployment (another revision, or
 	// forceNewDeployment). Otherwise (a new desired count only) ours is the
@@ -57,10 +59,8 @@ func newFollowing(svc *types.Service, taskDef string, force bool) *following {
 		if str(d.Status) == "PRIMARY" && d.TaskDefinition != nil {
 			f.was = str(d.TaskDefinition)
 		}
-		for _, t := range []*time.Time{d.CreatedAt, d.UpdatedAt} {
-			if t != nil && t.After(f.notBefore) {
-				f.notBefore = *t
-			}
+		if d.CreatedAt != nil && d.CreatedAt.After(f.notBefore) {
+			f.notBefore = *d.CreatedAt
 		}
 	}
 	f.expectNew = force || f.was != taskDef
