@@ -173,6 +173,12 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 	if p.Strategy == "" {
 		p.Strategy = "rolling"
 	}
+	// What the update must not take for its own deployment, should ECS not
+	// answer the look before it.
+	p.Observed = plan.Fingerprint{TaskDefinition: cur.Arn, DesiredCount: p.DesiredCount.Old}
+	for _, d := range svc.Deployments {
+		p.Observed.Deployments = append(p.Observed.Deployments, str(d.Id))
+	}
 	running := svc.RunningCount
 	return Target{Plan: p, Timeout: timeout, RunningBefore: &running, FinishOnCancel: true}, nil
 }
