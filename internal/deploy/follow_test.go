@@ -31,7 +31,7 @@ func TestFollowingPicksOnlyTheDeploymentTheCallStarted(t *testing.T) {
 		{"forced, same revision: a new id is ours", tdOld, true,
 			[]types.Deployment{with(dep("ecs-svc/again", "PRIMARY", tdOld, "", 2, 0), at(time.Second)), with(dep("ecs-svc/old", "ACTIVE", tdOld, "", 2, 2), at(-time.Hour))}, "ecs-svc/again"},
 		{"forced: a new id created before the call is not ours", tdOld, true,
-			[]types.Deployment{with(dep("ecs-svc/stale", "PRIMARY", tdOld, "", 2, 0), at(-2 * time.Hour)), old}, ""},
+			[]types.Deployment{with(dep("ecs-svc/stale", "PRIMARY", tdOld, "", 2, 0), at(-2*time.Hour)), old}, ""},
 		{"forced: no createdAt, matched by id alone", tdOld, true,
 			[]types.Deployment{dep("ecs-svc/again", "PRIMARY", tdOld, "", 2, 0), old}, "ecs-svc/again"},
 		{"another revision than ours is not ours", tdNew, false,
