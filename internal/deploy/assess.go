@@ -118,8 +118,8 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 	if !r.primed {
 		r.primed = true
 		r.began = r.beganOn(svc, at)
-		if c, ok := suppressedPlacement(svc.Events, r.began); ok {
-			r.placeCause, r.placeCapacity, r.placeAt, r.placeMark = &c, true, now, r.progress(svc)
+		if rd, ok := suppressedPlacement(svc.Events, r.began); ok {
+			r.setPlace(&rd, now, svc)
 		}
 	}
 	v.events = newEvents(r.seenEvents, r.began, svc.Events)
@@ -242,7 +242,7 @@ const eventRepeat = 6 * time.Hour
 // "unable to place a task" of the last six hours with no task started
 // after it. A rollout that then starts no task is stuck for that reason,
 // though no new event says so.
-func suppressedPlacement(events []types.ServiceEvent, since time.Time) (Cause, bool) {
+func suppressedPlacement(events []types.ServiceEvent, since time.Time) (reading, bool) {
 	for _, e := range events { // newest first
 		if e.CreatedAt == nil || !e.CreatedAt.Before(since) {
 			continue
@@ -254,12 +254,15 @@ func suppressedPlacement(events []types.ServiceEvent, since time.Time) (Cause, b
 		if strings.Contains(msg, ") has started ") {
 			break
 		}
-		if c := ClassifyEvent(msg); c.Kind == CannotPlace {
-			c.Message += fmt.Sprintf(" (reported by ECS at %s, before this rollout; ECS does not repeat an event while it lasts)", e.CreatedAt.UTC().Format("15:04:05"))
-			return c, true
+		if rd := readEvent(msg); Placement(rd.cause.Kind) {
+			// Old news waits for its grace whatever its class: the
+			// rollout may yet start a task.
+			rd.class = stuck
+			rd.cause.Message += fmt.Sprintf(" (reported by ECS at %s, before this rollout; ECS does not repeat an event while it lasts)", e.CreatedAt.UTC().Format("15:04:05"))
+			return rd, true
 		}
 	}
-	return Cause{}, false
+	return reading{}, false
 }
 
 // setPlace makes a placement failure ECS reported at at the one whose

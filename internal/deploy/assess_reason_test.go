@@ -144,3 +144,20 @@ func TestLastWord(t *testing.T) {
 		t.Errorf("lastWord = %q, want nothing beyond the start", got)
 	}
 }
+
+// A placement failure of any reason that ECS reported before the rollout,
+// and will not repeat, is the cause once the rollout starts no task; as
+// old news it waits for its grace, even an account quota.
+func TestAssessSuppressedPlacementAnyReason(t *testing.T) {
+	quota := "(service s) was unable to place a task. Reason: You've reached the limit on the number of tasks you can run concurrently. For more information, see the Troubleshooting section."
+	s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0), dep("ecs-svc/old", "ACTIVE", tdOld, types.DeploymentRolloutStateCompleted, 2, 2))
+	s.Events = []types.ServiceEvent{event("q", -10*time.Minute, quota)}
+	r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+	if v := r.assess(s, t0.Add(3*time.Second)); v.state != waiting {
+		t.Fatalf("old news failed the rollout at once: %+v", v.cause)
+	}
+	v := r.assess(s, t0.Add(3*time.Second+placeGrace))
+	if v.state != failed || v.cause.Kind != PlacementQuota || !strings.Contains(v.cause.Message, "before this rollout") {
+		t.Fatalf("state %d cause %+v, want the quota reported before the rollout", v.state, v.cause)
+	}
+}

@@ -64,6 +64,16 @@ type Cause struct {
 
 func (c Cause) String() string { return c.Message }
 
+// Placement reports whether a kind is ECS's "unable to place a task", for
+// whatever reason: while a rollback waits, the old tasks still serve.
+func Placement(k Kind) bool {
+	switch k {
+	case CannotPlace, PlacementQuota, CapacityProvider, CapacityUnavailable, PlacementOther:
+		return true
+	}
+	return false
+}
+
 // class is what one service event means for the rollout.
 type class int
 

@@ -177,7 +177,7 @@ func (r *run) waitRestored(ctx context.Context, id string, since time.Time) (boo
 			(r.confirm == "" || r.onRevision(ctx, s.svc, p.Current.Arn, r.t.least())) {
 			return true, ""
 		}
-		if v.state == failed && v.cause.Kind != CannotPlace {
+		if v.state == failed && !Placement(v.cause.Kind) {
 			return false, v.cause.Message + "; " + describeState(s.svc)
 		}
 		if s.at.After(deadline) {
