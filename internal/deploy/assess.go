@@ -66,6 +66,11 @@ type rollout struct {
 	placeCapacity bool
 	placeAt       time.Time // on ECS's clock
 	placeMark     int32
+	// hold is a cause that is not a placement but may pass (ECS failed to
+	// register targets and retries): the verdict when ECS has not said it
+	// succeeded within placeGrace of holdAt (ECS's clock).
+	hold   *Cause
+	holdAt time.Time
 	// running is our deployment's running count at the last snapshot
 	// (-1 before the first): a fall or a stall asks for stopped tasks.
 	running int32
@@ -122,64 +127,12 @@ func (r *rollout) assess(svc *types.Service, at time.Time) verdict {
 			r.setPlace(&rd, now, svc)
 		}
 	}
-	v.events = newEvents(r.seenEvents, r.began, svc.Events)
-	var place *reading         // the last placement failure in this snapshot
-	var placeAt time.Time      // when ECS reported it
-	startedAfterPlace := false // ECS started a task after it
-	started := false           // ECS started any task since the last snapshot
-	throttled := false         // ECS's own scheduler is throttled
-	for _, e := range v.events {
-		msg := str(e.Message)
-		rd := readEvent(msg)
-		switch {
-		case strings.Contains(msg, ") has started "):
-			started, startedAfterPlace = true, true
-		case rd.class == stuck:
-			place, placeAt, startedAfterPlace = &rd, eventTime(e, now), false
-		case rd.class == stopped:
-			v.checkStopped = true
-		case rd.class == throttledEvent:
-			throttled = true
-		case rd.class == fatal && v.cause.Kind == NotFatal:
-			v.cause = rd.cause
-		}
-	}
-	switch {
-	case started || (r.placeCause != nil && r.progress(svc) > r.placeMark):
-		// Progress: an earlier failure was transient; a new one (after the
-		// last start) starts its own grace.
-		r.placeCause = nil
-		if place != nil && !startedAfterPlace {
-			r.setPlace(place, placeAt, svc)
-		}
-	case place != nil && r.placeCause == nil:
-		r.setPlace(place, placeAt, svc)
-	}
-	if r.placeCause != nil && (throttled || (r.roomComing != nil && r.roomComing(svc))) {
-		r.placeAt = now
-	} else if r.placeCause != nil {
-		grace, why := r.placeGrace(svc)
-		if now.Sub(r.placeAt) >= grace && v.cause.Kind == NotFatal {
-			v.cause = *r.placeCause
-			v.cause.Message += why
-		}
-	}
+	r.readNews(svc, now, &v)
 	ours, primary := r.deployments(svc)
 	if ours == nil && r.deployment == "" && r.follow != nil {
 		return r.notStarted(v, svc, primary)
 	}
-	if ours != nil {
-		// failedTasks is no reliable trigger: ECS resets the circuit
-		// breaker's count once a task is healthy (resetOnHealthyTask), so a
-		// revision that passes one check and then crashes shows none. A
-		// running count that falls, or stops rising short of the goal, asks
-		// for the stopped tasks of our deployment as well.
-		if ours.FailedTasks > r.failedTasks || (r.running >= 0 && ours.RunningCount < r.want && ours.RunningCount <= r.running) {
-			v.checkStopped = true
-		}
-		r.failedTasks = max(r.failedTasks, ours.FailedTasks)
-		r.running = ours.RunningCount
-	}
+	r.watchRunning(ours, &v)
 	fail := func(c Cause) verdict {
 		// The deployment's state decides the verdict; an event read in the
 		// same snapshot is the better explanation of it.

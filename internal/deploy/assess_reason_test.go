@@ -161,3 +161,38 @@ func TestAssessSuppressedPlacementAnyReason(t *testing.T) {
 		t.Fatalf("state %d cause %+v, want the quota reported before the rollout", v.state, v.cause)
 	}
 }
+
+// A failed target registration is not a placement: tasks that start do
+// not clear it, ECS registering targets does; otherwise it is the verdict
+// after the grace.
+func TestAssessFailedTargetRegistration(t *testing.T) {
+	const tg = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/back/0123"
+	failedReg := "(service s) failed to register targets in (target-group " + tg + ") with (error Rate exceeded)"
+	started := "(service s) has started 1 tasks: (task a)."
+	for _, tt := range []struct {
+		name  string
+		later []types.ServiceEvent
+		fails bool
+	}{
+		{"never registered", nil, true},
+		{"registered on a retry", []types.ServiceEvent{event("r", 40*time.Second, "(service s) registered 1 targets in (target-group "+tg+")")}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := svc(2, dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 1))
+			r := newRollout("ecs-svc/new", tdNew, tdOld, 2, t0, false)
+			s.Events = []types.ServiceEvent{event("f", 2*time.Second, failedReg), event("s", time.Second, started)}
+			if v := r.assess(s, t0.Add(3*time.Second)); v.state != waiting {
+				t.Fatalf("failed at once: %+v", v.cause)
+			}
+			s.Events = append(tt.later, s.Events...)
+			s.Deployments[0].RunningCount = 2
+			v := r.assess(s, t0.Add(3*time.Second+placeGrace))
+			if got := v.state == failed; got != tt.fails {
+				t.Fatalf("failed = %v (%+v), want %v", got, v.cause, tt.fails)
+			}
+			if tt.fails && (v.cause.Kind != TargetRegistration || !strings.Contains(v.cause.Message, "Rate exceeded")) {
+				t.Errorf("cause %+v", v.cause)
+			}
+		})
+	}
+}
