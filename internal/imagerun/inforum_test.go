@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,26 +32,9 @@ type built struct {
 	refs map[string]string // image name in pier.yaml → reference the engine pulled
 }
 
-var shared struct {
-	once sync.Once
-	b    *built
-	err  error
-}
-
-// buildInforum builds the four inforum images once per test process. The
-// registry it starts belongs to the first test that calls it, so every test
-// needing the images runs inside TestInforum.
-func buildInforum(t *testing.T) *built {
-	t.Helper()
-	dockertest.Require(t)
-	shared.once.Do(func() { shared.b, shared.err = doBuild(t) })
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.b
-}
-
-func doBuild(t *testing.T) (*built, error) {
+// buildInforum builds the four inforum images, pushes them to a
+// docker-registry that lives as long as t, and pulls them into the engine.
+func buildInforum(t *testing.T) (*built, error) {
 	start := time.Now()
 	bases := map[string]*dockertest.Base{
 		"nginx": dockertest.NginxBase(t),
@@ -293,7 +275,11 @@ var cacheWrite = regexp.MustCompile(`^ok:written by uid 1000$`)
 // TestInforum runs each inforum service's task as ECS bridge mode runs it
 // and talks to it through the repository's real nginx.conf.
 func TestInforum(t *testing.T) {
-	b := buildInforum(t)
+	dockertest.Require(t)
+	b, err := buildInforum(t)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Run("backend", func(t *testing.T) {
 		addrs := runTask(t, filepath.Join(inforum, "backend-task.json"), map[string]string{
 			"springboot": b.refs["backend-springboot"], "nginx": b.refs["backend-nginx"],
