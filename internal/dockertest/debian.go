@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -130,16 +129,19 @@ func DebianBaseWith(tb testing.TB, spec Spec) *Base {
 		RootTar: filepath.Join(cache, key, "rootfs.tar"),
 		Layout:  filepath.Join(cache, key, "oci"),
 	}
-	unlock := lock(tb, filepath.Join(cache, key+".lock"))
-	defer unlock()
-	if _, err := os.Stat(filepath.Join(b.Dir, "done")); err != nil {
-		RequireDisk(tb, cache, baseDiskNeed, "making the Debian base "+key)
-		start := time.Now()
-		if err := b.build(tb, spec, debootstrap, mirror, cache); err != nil {
-			tb.Fatalf("making the Debian base %s in %s: %v", key, cache, err)
-		}
+	start := time.Now()
+	made, err := entry(tb, cache, key, baseDiskNeed, "making the Debian base "+key, func(tmp string) error {
+		return b.build(tb, spec, debootstrap, mirror, tmp)
+	})
+	if err != nil {
+		tb.Fatalf("making the Debian base %s in %s: %v", key, cache, err)
+	}
+	if made {
 		tb.Logf("made the Debian base %s in %s (cached in %s)", key, time.Since(start).Round(time.Second), b.Dir)
 	}
+	// One importer per tag at a time, too.
+	unlock := lock(tb, filepath.Join(cache, key+".lock"))
+	defer unlock()
 	if _, err := Output("image", "inspect", "--format", "{{.Id}}", b.Tag); err != nil {
 		if fi, err := os.Stat(b.RootTar); err == nil && engine.rootDir != "" {
 			RequireDisk(tb, engine.rootDir, 2*uint64(fi.Size()), "importing the Debian base "+key+" into the engine")
@@ -200,21 +202,8 @@ func (s Spec) key(mirror string) (string, error) {
 	return s.Name + "-" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
-// build makes the cache entry b.Dir from scratch.
-func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string) error {
-	// Temporary trees of builds that were killed: their lock is ours now.
-	stale, _ := filepath.Glob(filepath.Join(cache, ".tmp-"+b.Key+"-*"))
-	for _, s := range stale {
-		_ = os.RemoveAll(s)
-	}
-	tmp, err := os.MkdirTemp(cache, ".tmp-"+b.Key+"-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp's 0700 would hide the entry from other users
-		return err
-	}
+// build fills tmp, the cache entry to be, from scratch.
+func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, tmp string) error {
 	root := filepath.Join(tmp, "rootfs")
 	args := []string{"--variant=minbase", "--cache-dir=" + filepath.Join(CacheDir(), "debs")}
 	if len(spec.Packages) > 0 {
@@ -226,7 +215,7 @@ func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string
 	}
 	// debootstrap's .deb cache is shared by every base.
 	unlock := lock(tb, filepath.Join(CacheDir(), "debs.lock"))
-	err = run(tmp, debootstrap, args...)
+	err := run(tmp, debootstrap, args...)
 	unlock()
 	if err != nil {
 		return err
@@ -267,11 +256,7 @@ func (b *Base) build(tb testing.TB, spec Spec, debootstrap, mirror, cache string
 	if err := writeLayout(filepath.Join(tmp, "oci"), rootTar, b, spec.Name); err != nil {
 		return fmt.Errorf("writing the OCI layout: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(tmp, "done"), []byte(b.Key+"\n"), 0o644); err != nil {
-		return err
-	}
-	_ = os.RemoveAll(b.Dir) // an entry without "done": a build from before the rename made it whole
-	return os.Rename(tmp, b.Dir)
+	return nil
 }
 
 // writeLayout writes an OCI layout at dir holding one image: rootTar as its
@@ -320,23 +305,6 @@ func run(dir, prog string, args ...string) error {
 		return fmt.Errorf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, tail)
 	}
 	return nil
-}
-
-// lock takes an exclusive flock on path, waiting for whoever holds it.
-func lock(tb testing.TB, path string) (unlock func()) {
-	tb.Helper()
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		tb.Fatalf("opening lock %s: %v", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		tb.Fatalf("locking %s: %v", path, err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}
 }
 
 // CacheDir is where bases are kept between runs, outside any repository:
