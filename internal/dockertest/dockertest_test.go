@@ -126,11 +126,12 @@ func TestSpecKey(t *testing.T) {
 	}
 }
 
-// TestDebianBase makes the smallest base and runs it: the engine starts a
-// bookworm container from the imported tag, and the OCI layout holds the same
-// root filesystem for this machine's platform.
+// TestDebianBase runs a base: the engine starts a bookworm container from the
+// imported tag, and the OCI layout holds the same root filesystem, with the
+// same command, for this machine's platform. It takes the nginx base, which
+// the image tests need anyway, rather than make one more.
 func TestDebianBase(t *testing.T) {
-	b := DebianBase(t, "minbase")
+	b := NginxBase(t)
 	out := Docker(t, "run", "--rm", "--network=none", b.Tag, "cat", "/etc/debian_version")
 	if !strings.HasPrefix(out, "12.") {
 		t.Errorf("/etc/debian_version in %s = %q, want bookworm's 12.x", b.Tag, out)
@@ -146,8 +147,12 @@ func TestDebianBase(t *testing.T) {
 	if cf.OS != "linux" || len(cf.RootFS.DiffIDs) != 1 {
 		t.Errorf("layout image is %s with %d layers, want linux with 1", cf.OS, len(cf.RootFS.DiffIDs))
 	}
+	tagCmd := Docker(t, "image", "inspect", "--format", "{{json .Config.Cmd}}", b.Tag)
+	if want := `["nginx","-g","daemon off;"]`; tagCmd != want || strings.Join(cf.Config.Cmd, " ") != "nginx -g daemon off;" {
+		t.Errorf("command: tag %s, layout %q; want %s in both", tagCmd, cf.Config.Cmd, want)
+	}
 	// A second call finds the cache entry and the tag: same base.
-	again := DebianBase(t, "minbase")
+	again := NginxBase(t)
 	if again.Tag != b.Tag || again.Dir != b.Dir {
 		t.Errorf("second call gave %+v, want %+v", again, b)
 	}
