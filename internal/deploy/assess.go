@@ -297,13 +297,25 @@ func newEvents(seen map[string]bool, since time.Time, events []types.ServiceEven
 
 // history marks the events an UpdateService answer lists as seen: they
 // were there before the change, whatever any clock says, so the waits
-// that follow report only what ECS said after it.
+// that follow report only what ECS said after it. An event no older than
+// the answer's newest deployment time (createdAt, or updatedAt, which moves
+// to the call) may be the change's own and stays news.
 func history(seen map[string]bool, svc *types.Service) {
 	if svc == nil {
 		return
 	}
+	var call time.Time
+	for _, d := range svc.Deployments {
+		for _, t := range []*time.Time{d.CreatedAt, d.UpdatedAt} {
+			if t != nil && t.After(call) {
+				call = *t
+			}
+		}
+	}
 	for _, e := range svc.Events {
-		seen[str(e.Id)] = true
+		if call.IsZero() || (e.CreatedAt != nil && e.CreatedAt.Before(call)) {
+			seen[str(e.Id)] = true
+		}
 	}
 }
 

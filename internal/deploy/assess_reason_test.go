@@ -196,3 +196,18 @@ func TestAssessFailedTargetRegistration(t *testing.T) {
 		})
 	}
 }
+
+// The events an UpdateService answer lists are history, except those no
+// older than the call (the answer's newest deployment time): ECS may have
+// said something about the change already.
+func TestHistory(t *testing.T) {
+	d := dep("ecs-svc/new", "PRIMARY", tdNew, types.DeploymentRolloutStateInProgress, 2, 0)
+	d.CreatedAt, d.UpdatedAt = aws.Time(t0), aws.Time(t0)
+	s := svc(2, d)
+	s.Events = []types.ServiceEvent{event("now", 0, "(service s) was unable to place a task."), event("old", -time.Minute, "(service s) has reached a steady state.")}
+	seen := map[string]bool{}
+	history(seen, s)
+	if !seen["old"] || seen["now"] {
+		t.Errorf("seen = %v, want only the event from before the call", seen)
+	}
+}
