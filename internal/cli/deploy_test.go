@@ -71,7 +71,7 @@ func (s *sandboxEnv) run(t *testing.T, cmd string, args ...string) (int, string,
 	case "plan":
 		code = runPlan(context.Background(), env, sb, args, true)
 	case "rollback":
-		code = runRollback(context.Background(), env, sb, args, 0, 0)
+		code = runRollback(context.Background(), env, sb, args, 0, 0, "")
 	case "status":
 		code = runStatus(context.Background(), env, sb, args, 5, 3)
 	default:

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pier-deploy/pier/internal/plan"
 )
 
 // NoDeployment is the cause when ECS accepted an UpdateService but no
@@ -310,4 +312,34 @@ func (r *rollout) breakerRolledBack(ours, primary *types.Deployment) bool {
 	}
 	return ours == nil || ours.RolloutState == types.DeploymentRolloutStateFailed ||
 		(ours.RolloutState == "" && ours.FailedTasks > 0)
+}
+
+// rollbackTo picks the revision a rollback of ref returns to among the
+// family's ACTIVE revisions (newest first): ref.To when it names one, else
+// the newest below the one in use.
+func rollbackTo(ref Ref, cur plan.Revision, active []string) (string, error) {
+	if ref.To != "" {
+		want := revision(ref.To)
+		if want.Family == "" || want.Revision == 0 {
+			return "", fmt.Errorf("rolling back %s: %q is not a task-definition revision (family:revision or its ARN)", ref.Name, ref.To)
+		}
+		if want.Family != cur.Family {
+			return "", fmt.Errorf("rolling back %s: %s is not of the family %s the service runs", ref.Name, want, cur.Family)
+		}
+		if want.Revision == cur.Revision {
+			return "", fmt.Errorf("rolling back %s: the service already runs %s", ref.Name, cur)
+		}
+		for _, a := range active {
+			if revision(a).Revision == want.Revision {
+				return a, nil
+			}
+		}
+		return "", fmt.Errorf("rolling back %s: %s is not an ACTIVE revision (deregistered?); run `pier rollback %s` without it for the newest one below %s", ref.Name, want, ref.Name, cur)
+	}
+	for _, a := range active { // newest first
+		if revision(a).Revision < cur.Revision {
+			return a, nil
+		}
+	}
+	return "", fmt.Errorf("rolling back %s: %s has %w", ref.Name, cur, ErrNoOlderRevision)
 }

@@ -310,3 +310,48 @@ func TestLaxRecreateAndRollbackFollowTheirDeployment(t *testing.T) {
 		})
 	}
 }
+
+// Item 2, the other way to name the target: the revision the report of the
+// failed run says the service ran before (Ref.To), checked against the
+// family's ACTIVE revisions listed in any order.
+func TestLaxRollbackToTheRevisionAReportNames(t *testing.T) {
+	for _, tt := range []struct {
+		to    string
+		err   string // empty: the rollback runs
+		final string
+	}{
+		{to: "ecs-backend-task:1", final: "ecs-backend-task:1"},
+		{to: "arn:aws:ecs:ap-northeast-2:123456789012:task-definition/ecs-backend-task:2", final: "ecs-backend-task:2"},
+		{to: "ecs-backend-task:3", err: "the service already runs ecs-backend-task:3"},
+		{to: "ecs-backend-task:9", err: "ecs-backend-task:9 is not an ACTIVE revision"},
+		{to: "ecs-front-task:1", err: "is not of the family ecs-backend-task"},
+		{to: "latest", err: `"latest" is not a task-definition revision`},
+	} {
+		t.Run(tt.to, func(t *testing.T) {
+			e, _ := newLaxEnv(t, []lax.Option{lax.ListOrder(lax.Shuffled, 5, 1)})
+			e.inforum(t, 100, 4096, 4096)
+			for _, v := range []string{"v2", "v3"} {
+				if _, run, _ := e.deploy(t, context.Background(), nil, backendSpec(t, v)); run.Result != report.Success {
+					t.Fatalf("deploy %s: %s %s", v, run.Result, run.Services[0].Cause)
+				}
+			}
+			ref := deploy.Ref{Name: "backend", Service: "backend", Cluster: "inforum", Strategy: "rolling", To: tt.to}
+			target, err := deploy.RollbackTarget(e.ctx, e.ecs, ref, 20*time.Minute)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.err)
+				}
+				if td, _, _ := e.running(t, "backend"); td != "ecs-backend-task:3" {
+					t.Errorf("service runs %s after a refused rollback, want ecs-backend-task:3", td)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := &log{}
+			got := deploy.New(e.ecs, deploy.WithClock(e.w.Clock()), deploy.WithObserver(l)).Apply(context.Background(), []deploy.Target{target})[0]
+			verdictCase{0, "", tt.final}.check(t, e, got, l)
+		})
+	}
+}

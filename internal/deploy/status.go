@@ -20,6 +20,10 @@ import (
 type Ref struct {
 	Name, Service, Cluster string
 	Strategy               string
+	// To is the revision a rollback returns to (family:revision or its
+	// ARN), as the report of a failed run names it; empty: the newest
+	// ACTIVE revision below the one in use.
+	To string
 }
 
 // ServiceStatus is what `pier status` shows of one service.
@@ -142,7 +146,7 @@ var ErrNoOlderRevision = errors.New("no older ACTIVE revision to return to")
 
 // RollbackTarget plans moving a service back to the revision before the one
 // it runs: the newest ACTIVE revision of the family older than the current
-// one. Applying it runs the service's strategy (recreate-aware).
+// one, or ref.To. Applying it runs the service's strategy (recreate-aware).
 func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.Duration) (Target, error) {
 	resp, err := api.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(ref.Cluster), Services: []string{ref.Service}})
 	if err != nil {
@@ -157,15 +161,9 @@ func RollbackTarget(ctx context.Context, api awsapi.ECS, ref Ref, timeout time.D
 	if err != nil {
 		return Target{}, fmt.Errorf("listing revisions of %s: %w", cur.Family, awsapi.Explain(err))
 	}
-	var prev string
-	for _, a := range all { // newest first
-		if revision(a).Revision < cur.Revision {
-			prev = a
-			break
-		}
-	}
-	if prev == "" {
-		return Target{}, fmt.Errorf("rolling back %s: %s has %w", ref.Name, cur, ErrNoOlderRevision)
+	prev, err := rollbackTo(ref, cur, all)
+	if err != nil {
+		return Target{}, err
 	}
 	p := plan.Service{Name: ref.Name, Service: ref.Service, Cluster: ref.Cluster, Strategy: ref.Strategy, Action: plan.Reuse,
 		Family: cur.Family, Current: cur, Target: revision(prev), DesiredCount: plan.Count{Old: desired(&svc), New: desired(&svc)},
