@@ -100,3 +100,12 @@ func lastWord(events []report.Event, id string) string {
 	}
 	return ""
 }
+
+// essential names the essential containers of the definition the run
+// registers; nil when it reuses one (DescribeTasks does not say).
+func (r *run) essential() map[string]bool {
+	if r.t.Register == nil {
+		return nil
+	}
+	return essentials(r.t.Register.ContainerDefinitions)
+}

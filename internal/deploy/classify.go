@@ -238,7 +238,12 @@ var stoppedErrors = []struct {
 
 // ClassifyStoppedTask reads a stopped task of our deployment: its
 // stoppedReason, stop code and containers' exit codes and reasons.
-func ClassifyStoppedTask(t types.Task) Cause {
+func ClassifyStoppedTask(t types.Task) Cause { return classifyStopped(t, nil) }
+
+// classifyStopped is ClassifyStoppedTask knowing which containers are
+// essential (nil: unknown). DescribeTasks does not say, and where a
+// non-essential container crashed too, the essential one ended the task.
+func classifyStopped(t types.Task, essential map[string]bool) Cause {
 	reason := str(t.StoppedReason)
 	id := taskID(str(t.TaskArn))
 	for _, e := range stoppedErrors {
@@ -261,7 +266,7 @@ func ClassifyStoppedTask(t types.Task) Cause {
 		}
 	}
 	if strings.Contains(reason, "Essential container in task exited") || t.StopCode == types.TaskStopCodeEssentialContainerExited {
-		if c := exitedContainer(t.Containers); c != nil {
+		if c := exitedContainer(t.Containers, essential); c != nil {
 			if *c.ExitCode == 137 || strings.Contains(str(c.Reason), "OutOfMemory") {
 				return Cause{OutOfMemory, fmt.Sprintf("task %s: container %s exited with code %d (out of memory: raise its memory or the task's)", id, str(c.Name), *c.ExitCode)}
 			}
@@ -283,8 +288,9 @@ func ClassifyStoppedTask(t types.Task) Cause {
 
 // exitedContainer picks the container that ended the task: one killed for
 // memory first, then one that failed on its own, before the others that
-// merely got SIGTERM (143) or SIGKILL when the task was torn down.
-func exitedContainer(cs []types.Container) *types.Container {
+// merely got SIGTERM (143) or SIGKILL when the task was torn down; among
+// equals, an essential one.
+func exitedContainer(cs []types.Container, essential map[string]bool) *types.Container {
 	var pick *types.Container
 	rank := 0
 	for i := range cs {
@@ -292,20 +298,36 @@ func exitedContainer(cs []types.Container) *types.Container {
 		if c.ExitCode == nil || *c.ExitCode == 0 {
 			continue
 		}
-		r := 1
+		r := 2
 		switch {
 		case strings.Contains(str(c.Reason), "OutOfMemory"):
-			r = 4
+			r = 8
 		case *c.ExitCode == 137:
-			r = 3
+			r = 6
 		case *c.ExitCode != 143:
-			r = 2
+			r = 4
+		}
+		if essential[str(c.Name)] {
+			r++
 		}
 		if r > rank {
 			pick, rank = c, r
 		}
 	}
 	return pick
+}
+
+// essentials are the names of the essential containers of a definition
+// pier registers (essential is true where the definition leaves it out).
+func essentials(cds []types.ContainerDefinition) map[string]bool {
+	if len(cds) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, cd := range cds {
+		m[str(cd.Name)] = cd.Essential == nil || *cd.Essential
+	}
+	return m
 }
 
 // taskID is the last part of a task ARN.

@@ -165,3 +165,22 @@ func TestClassifyStoppedTask(t *testing.T) {
 		})
 	}
 }
+
+// Where a non-essential container crashed too, the essential one ended the
+// task: the cause names it when pier knows the definition.
+func TestClassifyStoppedTaskNamesTheEssentialContainer(t *testing.T) {
+	exit := func(n int32) *int32 { return &n }
+	task := types.Task{TaskArn: aws.String("arn:aws:ecs:ap-northeast-2:123456789012:task/inforum/0a1b"), StopCode: types.TaskStopCodeEssentialContainerExited,
+		StoppedReason: aws.String("Essential container in task exited"),
+		Containers:    []types.Container{{Name: aws.String("springboot"), ExitCode: exit(1)}, {Name: aws.String("nginx"), ExitCode: exit(1)}}}
+	f := false
+	ess := essentials([]types.ContainerDefinition{{Name: aws.String("springboot"), Essential: &f}, {Name: aws.String("nginx")}})
+	if c := classifyStopped(task, ess); !strings.Contains(c.Message, "essential container nginx exited with code 1") {
+		t.Errorf("cause %q, want the essential nginx", c.Message)
+	}
+	// A container killed for memory still comes first: it explains the exit.
+	task.Containers[0].ExitCode, task.Containers[0].Reason = exit(137), aws.String("OutOfMemoryError: Container killed due to memory usage")
+	if c := classifyStopped(task, ess); c.Kind != OutOfMemory || !strings.Contains(c.Message, "springboot") {
+		t.Errorf("cause %+v, want springboot out of memory", c)
+	}
+}

@@ -186,7 +186,7 @@ func (r *run) stoppedCause(ctx context.Context, ro *rollout) (first Cause, pendi
 		}
 		r.stopSeen[str(t.TaskArn)] = true
 		r.rep.StoppedTasks = append(r.rep.StoppedTasks, stoppedReport(t))
-		if c := ClassifyStoppedTask(t); c.Kind != NotFatal && first.Kind == NotFatal {
+		if c := classifyStopped(t, r.essential()); c.Kind != NotFatal && first.Kind == NotFatal {
 			if w := lastWord(r.rep.Events, taskID(str(t.TaskArn))); w != "" && !strings.Contains(c.Message, w) {
 				c.Message += "; ECS's last word on it: " + w
 			}
