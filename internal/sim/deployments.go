@@ -56,7 +56,7 @@ func (w *World) serviceDeploymentWire(s *service, d *deployment) ecstypes.Servic
 		}
 		out.DeploymentCircuitBreaker = &ecstypes.ServiceDeploymentCircuitBreaker{
 			FailureCount: d.failedTasks,
-			Threshold:    failureThreshold(d.desired),
+			Threshold:    failureThreshold(cb, s.desired),
 			Status:       status,
 		}
 	}

@@ -225,13 +225,10 @@ type task struct {
 	stopCode                  ecstypes.TaskStopCode
 	stoppedReason             string
 	failed                    bool // counts against the deployment (circuit breaker)
+	reachedHealthy            bool // has reset the circuit breaker's failure count
 	health                    ecstypes.HealthStatus
 	healthyAt                 time.Time // container health checks pass from here (zero: never)
 	unhealthyAt               time.Time // container health checks fail from here
-	crashAt                   time.Time // an essential container exits at this instant
-	crashCode                 int32
-	crashContainer            string
-	crashReason               string
 	mountKeys                 []string
 	targets                   []*target
 	version                   int64
@@ -255,6 +252,9 @@ type container struct {
 	memoryRes        *int32
 	hasHealthCheck   bool
 	behavior         ImageBehavior
+	exitAt           time.Time // the container exits by itself at this instant (zero: it does not)
+	exitWith         int32     // its exit code then
+	exitReason       string    // the reason ECS gives then ("" for an ordinary process exit)
 }
 
 // target is a task's registration in one target group.

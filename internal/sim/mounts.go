@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,9 +54,11 @@ func (w *World) acquireMounts(t *task, now time.Time) {
 			continue
 		}
 		m.conflicts++
-		name, path := t.containerMounting(key)
-		reason := fmt.Sprintf("Nexus data directory already in use: %s/lock is held by another process (task %s)", path, other.id)
-		w.scheduleCrash(t, name, 1, reason, now.Add(w.timing.ConflictExit))
+		// Nexus logs that the data directory's lock is held and exits 1: an
+		// ordinary process exit, for which ECS gives the container no reason.
+		// Who held it is recorded here (MountHolders), not in the task.
+		name, _ := t.containerMounting(key)
+		w.scheduleCrash(t, name, 1, "", now.Add(w.timing.ConflictExit))
 	}
 }
 

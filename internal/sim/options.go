@@ -166,7 +166,7 @@ type Timing struct {
 	Deprovision      time.Duration // Fargate DEPROVISIONING
 	ConflictExit     time.Duration // how long a Nexus-like task runs before it notices the held lock
 	StoppedRetention time.Duration // how long STOPPED tasks stay visible (ECS: about an hour)
-	StableAfter      time.Duration // a healthy task this old resets the circuit breaker's count
+	StableAfter      time.Duration // a task without health checks running this long resets the circuit breaker's count
 	SteadyAfter      time.Duration // a healthy task this old counts towards a completed deployment
 }
 

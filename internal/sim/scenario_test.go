@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -198,42 +199,57 @@ func TestScenarioExclusiveMount(t *testing.T) {
 			}
 			s := e.service(t, "tools", "nexus")
 			stopped := must(e.ecs.ListTasks(e.ctx, &ecs.ListTasksInput{Cluster: aws.String("tools"), DesiredStatus: ecstypes.DesiredStatusStopped}))(t)
-			var reasons []string
+			// Nexus finding its lock held is an ordinary process exit: code 1,
+			// and no container reason from ECS (a real exit has none).
+			var exits []string
+			lockExits := 0
 			if len(stopped.TaskArns) > 0 {
 				for _, tk := range must(e.ecs.DescribeTasks(e.ctx, &ecs.DescribeTasksInput{Cluster: aws.String("tools"), Tasks: stopped.TaskArns}))(t).Tasks {
 					for _, c := range tk.Containers {
-						if c.Reason != nil {
-							reasons = append(reasons, aws.ToString(c.Reason))
+						exits = append(exits, fmt.Sprintf("%s exit %d reason %q (%s)", aws.ToString(c.Name), aws.ToInt32(c.ExitCode), aws.ToString(c.Reason), aws.ToString(tk.StoppedReason)))
+						if aws.ToInt32(c.ExitCode) == 1 && c.Reason == nil && tk.StopCode == ecstypes.TaskStopCodeEssentialContainerExited {
+							lockExits++
 						}
 					}
 				}
 			}
-			inUse := strings.Contains(strings.Join(reasons, "\n"), "data directory already in use")
+			conflicts := 0
+			for _, m := range e.w.MountHolders() {
+				conflicts += m.Conflicts
+			}
 			if tc.wantHolders == 2 {
-				if !inUse {
-					t.Errorf("no stopped container says the data directory is in use: %q", reasons)
+				if lockExits == 0 || conflicts < lockExits {
+					t.Errorf("want Nexus exits with code 1 and no reason, one for each lock conflict (%d): %q", conflicts, exits)
 				}
 				if s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted {
 					t.Errorf("the overlapping rollout completed:\n%s", eventLog(s))
 				}
-				checkGolden(t, "events-nexus-overlap.txt", eventLog(s)+"\n"+strings.Join(reasons, "\n")+"\n")
+				checkGolden(t, "events-nexus-overlap.txt", eventLog(s)+"\n"+strings.Join(exits, "\n")+"\n")
 				return
 			}
-			if inUse || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted || e.w.MaxLiveTasks("tools", "nexus") != 1 {
-				t.Errorf("stop-old-first: reasons %q, deployments %+v, max live %d\n%s", reasons, s.Deployments, e.w.MaxLiveTasks("tools", "nexus"), eventLog(s))
+			if lockExits > 0 || conflicts > 0 || s.Deployments[0].RolloutState != ecstypes.DeploymentRolloutStateCompleted || e.w.MaxLiveTasks("tools", "nexus") != 1 {
+				t.Errorf("stop-old-first: exits %q, conflicts %d, deployments %+v, max live %d\n%s", exits, conflicts, s.Deployments, e.w.MaxLiveTasks("tools", "nexus"), eventLog(s))
 			}
 		})
 	}
 }
 
-// ECS's circuit-breaker threshold: half the desired count rounded up, at
-// least 3 and at most 200.
+// ECS's circuit-breaker threshold: by default half the desired count
+// rounded up, at least 3 and at most 200; thresholdConfiguration changes it.
 func TestCircuitBreakerThreshold(t *testing.T) {
-	for _, tc := range []struct{ desired, want int32 }{
-		{0, 3}, {1, 3}, {2, 3}, {6, 3}, {7, 4}, {10, 5}, {399, 200}, {400, 200}, {1000, 200},
+	bounded := &ecstypes.DeploymentCircuitBreaker{Enable: true}
+	count := &ecstypes.DeploymentCircuitBreaker{Enable: true, ThresholdConfiguration: &ecstypes.ThresholdConfiguration{Type: ecstypes.ThresholdTypeCount, Value: 2}}
+	unbounded := &ecstypes.DeploymentCircuitBreaker{Enable: true, ThresholdConfiguration: &ecstypes.ThresholdConfiguration{Type: ecstypes.ThresholdTypeUnboundedPercent, Value: 50}}
+	for _, tc := range []struct {
+		cb            *ecstypes.DeploymentCircuitBreaker
+		desired, want int32
+	}{
+		{nil, 0, 3}, {bounded, 1, 3}, {bounded, 2, 3}, {bounded, 6, 3}, {bounded, 7, 4}, {bounded, 10, 5},
+		{bounded, 399, 200}, {bounded, 400, 200}, {bounded, 1000, 200},
+		{count, 10, 2}, {unbounded, 1000, 500}, {unbounded, 1, 1},
 	} {
-		if got := failureThreshold(tc.desired); got != tc.want {
-			t.Errorf("desired %d: threshold %d, want %d", tc.desired, got, tc.want)
+		if got := failureThreshold(tc.cb, tc.desired); got != tc.want {
+			t.Errorf("%+v desired %d: threshold %d, want %d", tc.cb, tc.desired, got, tc.want)
 		}
 	}
 }

@@ -76,10 +76,30 @@ const launchBatch = 50
 // maxDesired is ECS's tasks-per-service quota.
 const maxDesired = 5000
 
-// failureThreshold is ECS's circuit-breaker threshold: half the desired
-// count, rounded up, at least 3 and at most 200.
-func failureThreshold(desired int32) int32 {
-	return min(max((desired+1)/2, 3), 200)
+// failureThreshold is ECS's circuit-breaker threshold for a desired count:
+// by default (BOUNDED_PERCENT 50) half the desired count, rounded up, at
+// least 3 and at most 200; COUNT is the value itself; UNBOUNDED_PERCENT the
+// percentage of the desired count without the bounds (at least 1).
+func failureThreshold(cb *ecstypes.DeploymentCircuitBreaker, desired int32) int32 {
+	kind, value := ecstypes.ThresholdTypeBoundedPercent, int32(50)
+	if cb != nil && cb.ThresholdConfiguration != nil {
+		kind, value = cb.ThresholdConfiguration.Type, cb.ThresholdConfiguration.Value
+	}
+	percent := (desired*value + 99) / 100
+	switch kind {
+	case ecstypes.ThresholdTypeCount:
+		return max(value, 1)
+	case ecstypes.ThresholdTypeUnboundedPercent:
+		return max(percent, 1)
+	}
+	return min(max(percent, 3), 200)
+}
+
+// resetsOnHealthyTask reports whether a task of the deployment reaching a
+// healthy state sets the breaker's failure count back to 0 (ECS's
+// resetOnHealthyTask, true when left out).
+func resetsOnHealthyTask(cb *ecstypes.DeploymentCircuitBreaker) bool {
+	return cb == nil || cb.ResetOnHealthyTask == nil || *cb.ResetOnHealthyTask
 }
 
 // schedule runs ECS's rolling-update scheduler for one service: scale in old
@@ -251,7 +271,7 @@ func (w *World) taskFailed(t *task, now time.Time, throttle bool) {
 	if cb == nil || !cb.Enable || d != s.primary() || d.rollout != ecstypes.DeploymentRolloutStateInProgress {
 		return
 	}
-	if d.failedTasks < failureThreshold(d.desired) {
+	if d.failedTasks < failureThreshold(cb, s.desired) {
 		return
 	}
 	d.rollout = ecstypes.DeploymentRolloutStateFailed
@@ -281,16 +301,37 @@ func (w *World) taskFailed(t *task, now time.Time, throttle bool) {
 	w.event(s, now, fmt.Sprintf("(service %s) rolling back to deployment %s.", s.name, target.id))
 }
 
-// taskSucceeded resets the failure counters once a task has proven itself.
+// taskSucceeded resets the launch throttle while a task of the primary is
+// healthy, and the circuit breaker's failure count once per task when it
+// reaches a healthy state: its container or load-balancer health checks
+// passed, or, for a task with no health check at all, it has kept running
+// for StableAfter (nothing else tells ECS it is healthy).
 func (w *World) taskSucceeded(t *task, now time.Time) {
-	if t.service == nil {
+	s, d := t.service, t.deployment
+	if s == nil || d == nil {
 		return
 	}
-	t.service.consecutiveFailures = 0
-	t.service.nextLaunch = time.Time{}
-	if now.Sub(t.startedAt) >= w.timing.StableAfter && t.deployment != nil {
-		t.deployment.failedTasks = 0
+	s.consecutiveFailures = 0
+	s.nextLaunch = time.Time{}
+	if t.reachedHealthy || !t.hasHealthChecks() && now.Sub(t.startedAt) < w.timing.StableAfter {
+		return
 	}
+	t.reachedHealthy = true
+	if resetsOnHealthyTask(d.config.DeploymentCircuitBreaker) && d.failedTasks > 0 {
+		d.failedTasks = 0
+		d.updatedAt = now
+	}
+}
+
+// hasHealthChecks reports whether anything checks the task's health: a
+// container health check of an essential container or a target group.
+func (t *task) hasHealthChecks() bool {
+	for _, c := range t.containers {
+		if c.essential && c.hasHealthCheck {
+			return true
+		}
+	}
+	return len(t.targets) > 0
 }
 
 func taskList(ts []*task) string {

@@ -46,96 +46,13 @@ func parseMemory(s string) (int32, bool) {
 }
 
 func (w *World) opRegisterTaskDefinition(in *ecs.RegisterTaskDefinitionInput) (*ecs.RegisterTaskDefinitionOutput, error) {
-	fam := aws.ToString(in.Family)
-	if !validName(fam) {
-		return nil, errorf(errClient, "Family contains invalid characters: %q. Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.", fam)
+	r, err := validateRegistration(in)
+	if err != nil {
+		return nil, err
 	}
-	if len(in.ContainerDefinitions) == 0 {
-		return nil, errorf(errClient, "Container list cannot be empty.")
-	}
-	cpu, ok := parseCPU(aws.ToString(in.Cpu))
-	if !ok {
-		return nil, errorf(errClient, "Invalid 'cpu' setting for task.")
-	}
-	mem, ok := parseMemory(aws.ToString(in.Memory))
-	if !ok {
-		return nil, errorf(errClient, "Invalid 'memory' setting for task.")
-	}
-	mode := in.NetworkMode
-	if mode == "" {
-		mode = ecstypes.NetworkModeBridge
-	}
-	fargate := false
-	for _, c := range in.RequiresCompatibilities {
-		if c == ecstypes.CompatibilityFargate {
-			fargate = true
-		}
-	}
-	if fargate && mode != ecstypes.NetworkModeAwsvpc {
-		return nil, errorf(errClient, "Fargate only supports network mode ‘awsvpc’.")
-	}
-	if fargate && (cpu == 0 || mem == 0) {
-		return nil, errorf(errClient, "Fargate requires that 'cpu' and 'memory' be defined at the task level.")
-	}
-	if fargate && !fargateSize(cpu, mem) {
-		return nil, errorf(errClient, "No Fargate configuration exists for given values: %d CPU, %d memory. See the Amazon ECS documentation for the valid combinations.", cpu, mem)
-	}
-	names := map[string]bool{}
-	var sumCPU, sumMem int32
-	essential := false
-	for i, c := range in.ContainerDefinitions {
-		name := aws.ToString(c.Name)
-		if name == "" {
-			return nil, errorf(errClient, "Container.name should not be null or empty.")
-		}
-		if names[name] {
-			return nil, errorf(errClient, "Duplicate container name found: %s", name)
-		}
-		names[name] = true
-		if aws.ToString(c.Image) == "" {
-			return nil, errorf(errClient, "Container.image should not be null or empty.")
-		}
-		if mem == 0 && c.Memory == nil && c.MemoryReservation == nil {
-			return nil, errorf(errClient, "Invalid setting for container '%s'. At least one of 'memory' or 'memoryReservation' must be specified.", name)
-		}
-		sumCPU += c.Cpu
-		switch {
-		case c.Memory != nil:
-			sumMem += *c.Memory
-		case c.MemoryReservation != nil:
-			sumMem += *c.MemoryReservation
-		}
-		if c.Essential == nil {
-			in.ContainerDefinitions[i].Essential = aws.Bool(true)
-		}
-		if aws.ToBool(in.ContainerDefinitions[i].Essential) {
-			essential = true
-		}
-		for j, pm := range c.PortMappings {
-			if pm.Protocol == "" {
-				in.ContainerDefinitions[i].PortMappings[j].Protocol = ecstypes.TransportProtocolTcp
-			}
-			if mode == ecstypes.NetworkModeAwsvpc || mode == ecstypes.NetworkModeHost {
-				if pm.HostPort == nil || *pm.HostPort == 0 {
-					in.ContainerDefinitions[i].PortMappings[j].HostPort = pm.ContainerPort
-				}
-			}
-		}
-	}
-	if !essential {
-		return nil, errorf(errClient, "Task definition does not have any essential container.")
-	}
-	for _, c := range in.ContainerDefinitions {
-		for _, l := range c.Links {
-			target, _, _ := strings.Cut(l, ":")
-			if !names[target] {
-				return nil, errorf(errClient, "Invalid container link: container %q links to %q, which is not a container of this task definition.", aws.ToString(c.Name), target)
-			}
-			if mode != ecstypes.NetworkModeBridge {
-				return nil, errorf(errClient, "Links are not supported when networkMode=%s.", mode)
-			}
-		}
-	}
+	r.fillDefaults()
+	fam, cpu, mem, mode := aws.ToString(in.Family), r.cpu, r.mem, r.mode
+	sumCPU, sumMem := r.containerSums()
 	f := w.families[fam]
 	if f == nil {
 		f = &family{name: fam}

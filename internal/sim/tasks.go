@@ -101,7 +101,9 @@ func (w *World) startContainers(t *task, now time.Time) {
 		c.lastStatus = statusRunning
 		c.runtimeID = w.nextID(32) + "-" + w.nextID(10)
 		b := c.behavior
-		if (b.Crash || b.OutOfMemory) && c.essential {
+		// Any container can crash or be OOM-killed; only an essential one
+		// takes the task down with it (containerExited).
+		if b.Crash || b.OutOfMemory {
 			after := b.CrashAfter
 			if after <= 0 {
 				after = 10 * time.Second
@@ -165,13 +167,16 @@ func hasPlatform(platforms []string, want string) bool {
 	return false
 }
 
-// scheduleCrash makes an essential container exit with code at instant at
-// (keeping the earliest of several reasons).
+// scheduleCrash makes container name exit with code at instant at, for
+// reason ("" for an ordinary process exit, which ECS gives no reason); of
+// several exits scheduled for one container the earliest wins.
 func (w *World) scheduleCrash(t *task, name string, code int32, reason string, at time.Time) {
-	if !t.crashAt.IsZero() && !at.Before(t.crashAt) {
-		return
+	for _, c := range t.containers {
+		if c.name != name || !c.exitAt.IsZero() && !at.Before(c.exitAt) {
+			continue
+		}
+		c.exitAt, c.exitWith, c.exitReason = at, code, reason
 	}
-	t.crashAt, t.crashCode, t.crashContainer, t.crashReason = at, code, name, reason
 }
 
 func syntheticDigest(image string) string {
@@ -201,9 +206,12 @@ func (w *World) pullFailed(t *task, c *container, reason string, now time.Time) 
 // runTask checks a RUNNING task: crashes, container health checks, target
 // health, and reports success to the scheduler.
 func (w *World) runTask(t *task, now time.Time) {
-	if !t.crashAt.IsZero() && !now.Before(t.crashAt) {
-		w.containerExited(t, now)
-		return
+	for _, c := range t.containers {
+		if c.lastStatus == statusRunning && !c.exitAt.IsZero() && !now.Before(c.exitAt) {
+			if w.containerExited(t, c, now) {
+				return
+			}
+		}
 	}
 	if !t.healthyAt.IsZero() && !now.Before(t.healthyAt) {
 		for _, c := range t.containers {
@@ -257,30 +265,23 @@ func aggregateHealth(t *task) ecstypes.HealthStatus {
 	return h
 }
 
-// containerExited handles the scheduled exit of a container: an essential
+// containerExited handles the scheduled exit of container ct: an essential
 // one takes the task down (EssentialContainerExited), a non-essential one
-// just stops.
-func (w *World) containerExited(t *task, now time.Time) {
-	var ct *container
-	for _, c := range t.containers {
-		if c.name == t.crashContainer {
-			ct = c
-		}
-	}
-	t.crashAt = time.Time{}
-	if ct == nil {
-		return
-	}
+// just stops and the task runs on. It reports whether the task stops.
+func (w *World) containerExited(t *task, ct *container, now time.Time) bool {
 	ct.lastStatus = statusStopped
-	ct.exitCode = aws.Int32(t.crashCode)
-	ct.reason = t.crashReason
+	ct.exitCode = aws.Int32(ct.exitWith)
+	ct.reason = ct.exitReason
+	ct.exitAt = time.Time{}
+	t.version++
 	if !ct.essential {
-		return
+		return false
 	}
 	if t.service != nil {
 		w.taskFailed(t, now, true)
 	}
 	w.stopTask(t, ecstypes.TaskStopCodeEssentialContainerExited, "Essential container in task exited", now)
+	return true
 }
 
 // stopTask starts stopping a task. Load-balanced RUNNING tasks deregister
