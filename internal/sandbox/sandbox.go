@@ -127,6 +127,11 @@ func registerService(w *sim.World, f *config.File, wf *sim.WorldFile, svc *confi
 	if err != nil {
 		return nil, fmt.Errorf("building the sandbox for service %q: %w", svc.Name, err)
 	}
+	for i := range in.ContainerDefinitions {
+		if c := &in.ContainerDefinitions[i]; c.Image != nil {
+			c.Image = aws.String(seedImage(*c.Image))
+		}
+	}
 	// With revisionsFromFiles, earlier revisions (INACTIVE copies) put the
 	// file's definition at the revision it was described at, so the next one
 	// pier registers gets the number it would get in the account.
@@ -334,4 +339,22 @@ func firstOf(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// seedImage is the image the revision running before pier's first deploy
+// has. Task-definition files may carry redacted images ("~~/app:latest",
+// which pier replaces with the image it builds), but ECS refuses such a
+// reference ("Container.image contains invalid characters."): the seed runs
+// the reference without the characters ECS does not allow.
+func seedImage(image string) string {
+	if sim.ValidImage(image) {
+		return image
+	}
+	var b strings.Builder
+	for _, r := range image {
+		if sim.ValidImage(string(r)) {
+			b.WriteRune(r)
+		}
+	}
+	return strings.TrimLeft(b.String(), "/")
 }

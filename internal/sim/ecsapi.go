@@ -42,7 +42,7 @@ var ecsOps = map[string]ecsOp{
 	"DeregisterTaskDefinition":      op((*World).opDeregisterTaskDefinition),
 	"DeleteTaskDefinitions":         op((*World).opDeleteTaskDefinitions),
 	"CreateService":                 op((*World).opCreateService),
-	"UpdateService":                 op((*World).opUpdateService),
+	"UpdateService":                 op((*World).apiUpdateService),
 	"DeleteService":                 op((*World).opDeleteService),
 	"DescribeServices":              op((*World).opDescribeServices),
 	"ListServices":                  op((*World).opListServices),

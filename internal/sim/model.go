@@ -264,9 +264,14 @@ type target struct {
 	port       int32
 	container  string
 	cport      int32
-	state      string // initial, healthy, unhealthy, draining
+	state      string // unregistered, initial, healthy, unhealthy, draining, unused
 	healthyAt  time.Time
 	failAt     time.Time // turns unhealthy at this instant (unhealthy images)
+	failCode   string    // ELBv2's reason code then (Target.Timeout, …)
+	failDesc   string    // and its description, which ECS quotes in its event
+	registered time.Time
+	checking   bool      // past registration: Elb.InitialHealthChecking
+	retryAt    time.Time // unregistered (RegisterTargets failed): try again then
 	drainUntil time.Time
 }
 

@@ -22,6 +22,7 @@ type options struct {
 
 	healthURLs []healthURL
 	world      *WorldFile
+	foreign    []ForeignUpdate
 }
 
 func defaultOptions() options {
@@ -80,6 +81,17 @@ type Faults struct {
 	// NoCapacity makes every placement fail: EC2 services find no container
 	// instance with room, Fargate services get "Capacity is unavailable".
 	NoCapacity bool `yaml:"noCapacity"`
+	// SchedulerThrottleRate is the fraction (0..1) of the scheduler's
+	// launch rounds in which ECS's own calls on the service's behalf are
+	// throttled: it launches nothing that round and says "(service x)
+	// operations are being throttled. Will try again later."
+	SchedulerThrottleRate float64 `yaml:"schedulerThrottleRate"`
+	// RegisterTargetsError makes ECS's RegisterTargets calls for new tasks
+	// fail with this error (as ELBv2 words it): the task runs but is no
+	// target, ECS says "(service x) failed to register targets in
+	// (target-group …) with (error …)" and tries again every 30 s while the
+	// fault lasts.
+	RegisterTargetsError string `yaml:"registerTargetsError"`
 }
 
 func (f Faults) applies(service, op string) bool {
@@ -103,6 +115,10 @@ type ImageBehavior struct {
 	CrashAfter time.Duration `yaml:"crashAfter"`
 	// Unhealthy makes container health checks and ELB health checks fail.
 	Unhealthy bool `yaml:"unhealthy"`
+	// ELBTimeout makes the container accept the load balancer's health
+	// checks but never answer them: the target turns unhealthy with
+	// Target.Timeout ("Request timed out").
+	ELBTimeout bool `yaml:"elbTimeout"`
 	// SlowStart adds this much time between pull and RUNNING.
 	SlowStart time.Duration `yaml:"slowStart"`
 	// SlowStop is how long the container takes to exit after SIGTERM; past

@@ -178,7 +178,15 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 
 	// Launch.
 	launching := p.rollout != ecstypes.DeploymentRolloutStateFailed && s.status == "ACTIVE" && !now.Before(s.nextLaunch)
-	if want := min(maxTotal-live, n-countTasks(p, (*task).staying), launchBatch); launching && want > 0 {
+	want := min(maxTotal-live, n-countTasks(p, (*task).staying), launchBatch)
+	if launching && want > 0 && w.schedulerThrottled() {
+		w.event(s, now, fmt.Sprintf("(service %s) operations are being throttled. Will try again later.", s.name))
+		launching = false
+	}
+	if launching && len(stopped) == 0 && w.stalled(s, p, n, maxTotal-live) {
+		w.event(s, now, fmt.Sprintf("(service %s) was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.", s.name))
+	}
+	if launching && want > 0 {
 		td, err := w.findTaskDef(p.taskDef)
 		if err == nil {
 			var started []*task
@@ -197,6 +205,30 @@ func (w *World) schedule(c *cluster, s *service, now time.Time) {
 	}
 
 	w.settle(s, now)
+}
+
+// schedulerThrottled draws whether ECS's own calls for this launch round
+// are throttled (Faults.SchedulerThrottleRate).
+func (w *World) schedulerThrottled() bool {
+	r := w.faults.SchedulerThrottleRate
+	return r > 0 && w.faultRNG.Float64() < r
+}
+
+// stalled reports whether minimumHealthyPercent and maximumPercent leave the
+// scheduler no move at all: the primary lacks tasks, there is no room to
+// start one (room ≤ 0), and every running task is healthy and needed for
+// minimumHealthyPercent, so none may stop. Nothing changes that but a new
+// deployment configuration; tasks still starting or unhealthy ones would.
+func (w *World) stalled(s *service, p *deployment, desired, room int32) bool {
+	if room > 0 || countTasks(p, (*task).staying) >= desired {
+		return false
+	}
+	for _, d := range s.deployments {
+		if countTasks(d, (*task).active) != countTasks(d, (*task).healthy) {
+			return false
+		}
+	}
+	return true
 }
 
 // settle retires drained deployments and completes the primary when it runs

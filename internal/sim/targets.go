@@ -33,6 +33,27 @@ func (t *task) healthCheckOf(name string) containerHC {
 	return hc
 }
 
+// checkFailure says how the load balancer's health check of container
+// name would fail, as ELBv2's reason code and description: nothing listens
+// (the container stopped: Target.FailedHealthChecks), it never answers
+// (Target.Timeout), or it answers 502, itself or because a container it
+// reaches through links (nginx → springboot) has stopped or is unhealthy
+// (Target.ResponseCodeMismatch). ok is false when the check passes.
+func (t *task) checkFailure(name string) (code, description string, ok bool) {
+	c := linkedTo(t, name)
+	switch {
+	case c == nil:
+		return "", "", false
+	case c.lastStatus == statusStopped:
+		return "Target.FailedHealthChecks", "Health checks failed", true
+	case c.behavior.ELBTimeout:
+		return "Target.Timeout", "Request timed out", true
+	case t.failsChecks(name, map[string]bool{}):
+		return "Target.ResponseCodeMismatch", elbFailure, true
+	}
+	return "", "", false
+}
+
 // failsChecks reports whether the service behind container name would fail
 // an HTTP health check: its image is unhealthy, or a container it reaches
 // through links (nginx → springboot) has stopped or is unhealthy itself.
@@ -45,7 +66,7 @@ func (t *task) failsChecks(name string, seen map[string]bool) bool {
 	if c == nil {
 		return false
 	}
-	if c.behavior.Unhealthy || c.lastStatus == statusStopped {
+	if c.behavior.Unhealthy || c.behavior.ELBTimeout || c.lastStatus == statusStopped {
 		return true
 	}
 	for _, cd := range t.def.def.ContainerDefinitions {
@@ -89,15 +110,39 @@ func (w *World) registerTargets(t *task, now time.Time) {
 			}
 		}
 		st := w.targets.settings(tgArn)
-		if t.failsChecks(cname, map[string]bool{}) {
+		tg.registered = now
+		if code, desc, failing := t.checkFailure(cname); failing {
 			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
+			tg.failCode, tg.failDesc = code, desc
 		} else {
 			tg.healthyAt = now.Add(st.interval * time.Duration(st.healthyThreshold))
 		}
 		t.targets = append(t.targets, tg)
-		w.targets.register(tgArn, tg.id, tg.port)
-		t.service.batch.add(&t.service.batch.registered, tgArn)
+		w.registerTarget(t, tg, now)
 	}
+}
+
+// registerTarget registers tg with ELBv2, or, while RegisterTargetsError is
+// set, fails as ECS reports it and leaves the target unregistered, to be
+// tried again in 30 s: the task runs but the load balancer never sends it
+// traffic nor marks it healthy.
+func (w *World) registerTarget(t *task, tg *target, now time.Time) {
+	if msg := w.faults.RegisterTargetsError; msg != "" {
+		tg.state = "unregistered"
+		tg.retryAt = now.Add(30 * time.Second)
+		w.event(t.service, now, fmt.Sprintf("(service %s) failed to register targets in (target-group %s) with (error %s)", t.service.name, tg.tgArn, msg))
+		return
+	}
+	if tg.state == "unregistered" {
+		st := w.targets.settings(tg.tgArn)
+		tg.state, tg.registered = "initial", now
+		tg.healthyAt = now.Add(st.interval * time.Duration(st.healthyThreshold))
+		if !tg.failAt.IsZero() {
+			tg.failAt, tg.healthyAt = now.Add(st.interval*time.Duration(st.unhealthyThreshold)), time.Time{}
+		}
+	}
+	w.targets.register(tg.tgArn, tg.id, tg.port)
+	t.service.batch.add(&t.service.batch.registered, tg.tgArn)
 }
 
 // elbFailure is the target-health description ELBv2 gives a target that
@@ -105,28 +150,13 @@ func (w *World) registerTargets(t *task, now time.Time) {
 // service event ("… due to (reason Health checks failed with these codes: [502]).").
 const elbFailure = "Health checks failed with these codes: [502]"
 
-// checkTargets moves target health along and stops a task whose target
-// turned unhealthy once the service's grace period is over. It reports
-// whether the task was stopped.
+// checkTargets moves target health along (initial: Elb.RegistrationInProgress,
+// then Elb.InitialHealthChecking; healthy; unhealthy with the reason the
+// check fails for) and stops a task whose target turned unhealthy once the
+// service's grace period is over. It reports whether the task was stopped.
 func (w *World) checkTargets(t *task, now time.Time) bool {
 	for _, tg := range t.targets {
-		if tg.state != "initial" && tg.state != "healthy" && tg.state != "unhealthy" {
-			continue
-		}
-		// A link target that died after registration fails the next checks.
-		if tg.state != "unhealthy" && tg.failAt.IsZero() && t.failsChecks(tg.container, map[string]bool{}) {
-			st := w.targets.settings(tg.tgArn)
-			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
-			tg.healthyAt = time.Time{}
-		}
-		switch {
-		case !tg.healthyAt.IsZero() && !now.Before(tg.healthyAt) && tg.state == "initial":
-			tg.state = "healthy"
-			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "healthy", "", "")
-		case !tg.failAt.IsZero() && !now.Before(tg.failAt) && tg.state != "unhealthy":
-			tg.state = "unhealthy"
-			w.targets.setHealth(tg.tgArn, tg.id, tg.port, "unhealthy", "Target.ResponseCodeMismatch", elbFailure)
-		}
+		w.advanceTarget(t, tg, now)
 	}
 	s := t.service
 	if s == nil || !t.active() {
@@ -140,14 +170,49 @@ func (w *World) checkTargets(t *task, now time.Time) bool {
 		if tg.state != "unhealthy" {
 			continue
 		}
-		where := fmt.Sprintf("(port %d)", tg.port)
+		where := fmt.Sprintf("(task %s) (port %d)", t.id, tg.port)
 		if t.instance != nil && t.eniIP == "" {
-			where = fmt.Sprintf("(instance %s) (port %d)", tg.id, tg.port)
+			where = fmt.Sprintf("(task %s) (instance %s) (port %d)", t.id, tg.id, tg.port)
 		}
-		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason %s).", s.name, where, tg.tgArn, elbFailure))
+		w.event(s, now, fmt.Sprintf("(service %s) %s is unhealthy in (target-group %s) due to (reason %s).", s.name, where, tg.tgArn, tg.failDesc))
+		w.event(s, now, fmt.Sprintf("(service %s) (task %s) failed ELB health checks in (target-group %s).", s.name, t.id, tg.tgArn))
 		w.taskFailed(t, now, false)
 		w.stopTask(t, ecstypes.TaskStopCodeServiceSchedulerInitiated, fmt.Sprintf("Task failed ELB health checks in (target-group %s)", tg.tgArn), now)
+		w.event(s, now, fmt.Sprintf("(service %s) has stopped 1 running tasks: %s.", s.name, taskList([]*task{t})))
 		return true
 	}
 	return false
+}
+
+// advanceTarget moves one target's health along the load balancer's checks.
+func (w *World) advanceTarget(t *task, tg *target, now time.Time) {
+	if tg.state == "unregistered" && t.active() && !now.Before(tg.retryAt) {
+		w.registerTarget(t, tg, now)
+	}
+	if tg.state != "initial" && tg.state != "healthy" && tg.state != "unhealthy" {
+		return
+	}
+	// A container that died or a link target that failed after
+	// registration fails the next checks.
+	if tg.state != "unhealthy" && tg.failAt.IsZero() {
+		if code, desc, failing := t.checkFailure(tg.container); failing {
+			st := w.targets.settings(tg.tgArn)
+			tg.failAt = now.Add(st.interval * time.Duration(st.unhealthyThreshold))
+			tg.failCode, tg.failDesc = code, desc
+			tg.healthyAt = time.Time{}
+		}
+	}
+	switch {
+	case !tg.healthyAt.IsZero() && !now.Before(tg.healthyAt) && tg.state == "initial":
+		tg.state = "healthy"
+		w.targets.setHealth(tg.tgArn, tg.id, tg.port, "healthy", "", "")
+	case !tg.failAt.IsZero() && !now.Before(tg.failAt) && tg.state != "unhealthy":
+		tg.state = "unhealthy"
+		w.targets.setHealth(tg.tgArn, tg.id, tg.port, "unhealthy", tg.failCode, tg.failDesc)
+	case tg.state == "initial" && !tg.checking && now.After(tg.registered):
+		// Registration is done; the load balancer is sending the checks
+		// it needs to decide.
+		tg.checking = true
+		w.targets.setHealth(tg.tgArn, tg.id, tg.port, "initial", "Elb.InitialHealthChecking", "")
+	}
 }

@@ -308,7 +308,7 @@ func (w *World) stopTask(t *task, code ecstypes.TaskStopCode, reason string, now
 		exited := code == ecstypes.TaskStopCodeEssentialContainerExited
 		var draining []*target
 		for _, tg := range t.targets {
-			if tg.state != "draining" && tg.state != "unused" {
+			if tg.state != "draining" && tg.state != "unused" && tg.state != "unregistered" {
 				delay := w.targets.settings(tg.tgArn).deregistration
 				tg.state = "draining"
 				tg.drainUntil = now.Add(delay)

@@ -88,6 +88,7 @@ type World struct {
 	health    map[string]healthURL // host:port → service
 	worldFile *WorldFile
 	requests  uint64
+	foreign   []*foreignState
 }
 
 // New returns an empty world (no clusters) with a virtual clock at clock.Epoch.
@@ -118,6 +119,7 @@ func New(opts ...Option) *World {
 	w.ecr = ecr.New(w.account, w.region, w.clock.Now)
 	w.registry = ecrStore{w.ecr}
 	w.worldFile = o.world
+	w.armForeign(w.clock.Now(), o.foreign)
 	for _, h := range o.healthURLs {
 		// A bad URL in an option is a programming error in a test.
 		if err := w.mapHealthURL(h.url, h.cluster, h.service); err != nil {
@@ -185,6 +187,7 @@ func (w *World) now() time.Time { return w.clock.Now() }
 func (w *World) step(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.landForeign(now)
 	for _, cn := range w.clusterOrder {
 		c := w.clusters[cn]
 		for _, t := range c.taskList {

@@ -44,7 +44,11 @@ import (
 //	  - {match: "*:broken", pullFailure: true}
 //	  - {match: "*backend-springboot*", outOfMemory: true, crashAfter: 2m}
 //	  - {match: "*front-nginx*", unhealthy: true}
-//	faults: {throttleRate: 0.05, serverErrorRate: 0.01, operations: [DescribeServices], noCapacity: false}
+//	faults: {throttleRate: 0.05, serverErrorRate: 0.01, operations: [DescribeServices], noCapacity: false,
+//	         schedulerThrottleRate: 0.5, registerTargetsError: "Rate exceeded"}
+//	foreignUpdates:            # someone else's UpdateService during pier's rollout
+//	  - {service: backend, afterUpdate: 40s, taskDefinition: "ecs-backend-task:1"}
+//	  - {service: frontend, at: 10m, desiredCount: 3}
 //	timing: {pull: 4s, provision: 10s, stop: 2s, deprovision: 5s, conflictExit: 20s, steadyAfter: 30s}
 type WorldFile struct {
 	Path            string  `yaml:"-"`
@@ -62,6 +66,9 @@ type WorldFile struct {
 	Images             []WorldImage             `yaml:"images"`
 	Faults             Faults                   `yaml:"faults"`
 	Timing             map[string]time.Duration `yaml:"timing"`
+	// ForeignUpdates are UpdateService calls by another actor that land
+	// during pier's rollout (see ForeignUpdate).
+	ForeignUpdates []ForeignUpdate `yaml:"foreignUpdates"`
 }
 
 // WorldCluster sets a cluster's EC2 capacity; it replaces the default capacity.
@@ -263,6 +270,23 @@ func (wf *WorldFile) validate(root *yaml.Node) error {
 			return wf.errAt(root, fmt.Sprintf("services.%s.desiredCount must not be negative", name), "services", name, "desiredCount")
 		}
 	}
+	if err := rate(wf.Faults.SchedulerThrottleRate, "schedulerThrottleRate"); err != nil {
+		return err
+	}
+	for i, u := range wf.ForeignUpdates {
+		switch {
+		case u.Service == "":
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] needs service: (the service the other actor updates)", i), "foreignUpdates")
+		case u.At < 0 || u.AfterUpdate < 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d]: at and afterUpdate must not be negative", i), "foreignUpdates")
+		case u.At > 0 && u.AfterUpdate > 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] sets both at and afterUpdate: give one (a time after the start, or after the service's first UpdateService)", i), "foreignUpdates")
+		case u.DesiredCount != nil && *u.DesiredCount < 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d].desiredCount must not be negative", i), "foreignUpdates")
+		case u.TaskDefinition == "" && u.DesiredCount == nil && !u.ForceNewDeployment:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] changes nothing: set taskDefinition, desiredCount or forceNewDeployment", i), "foreignUpdates")
+		}
+	}
 	for i, im := range wf.Images {
 		if im.Match == "" {
 			return wf.errAt(root, fmt.Sprintf("images[%d] needs match: (a glob or substring of the image reference)", i), "images")
@@ -295,6 +319,9 @@ func (wf *WorldFile) Options() []Option {
 		opts = append(opts, WithExclusiveMounts())
 	}
 	opts = append(opts, WithFaults(wf.Faults))
+	for _, u := range wf.ForeignUpdates {
+		opts = append(opts, WithForeignUpdate(u))
+	}
 	for _, im := range wf.Images {
 		opts = append(opts, WithImageBehavior(im.Match, im.ImageBehavior))
 	}
