@@ -55,6 +55,7 @@ func checkTask(out *findings, td *taskdef.TaskDef) {
 		checkFargateSize(out, td)
 	}
 	checkEFS(out, td)
+	checkRegistration(out, td)
 }
 
 // portPos finds a port mapping's field; taskdef names list elements by

@@ -2,7 +2,9 @@ package sim
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseWorldFileErrors(t *testing.T) {
@@ -55,4 +57,39 @@ func FuzzParseWorldFile(f *testing.F) {
 		// A valid world file builds a world.
 		New(wf.Options()...)
 	})
+}
+
+// The knobs of the strict simulator read from a world file into options.
+func TestWorldFileStrictKnobs(t *testing.T) {
+	wf, err := ParseWorldFile("w.yaml", []byte(`faults: {schedulerThrottleRate: 0.5, registerTargetsError: "Rate exceeded"}
+images:
+  - {match: "*web*", elbTimeout: true}
+foreignUpdates:
+  - {service: web, afterUpdate: 40s, taskDefinition: "web:1"}
+  - {cluster: c, service: web, at: 10m, desiredCount: 3}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Faults.SchedulerThrottleRate != 0.5 || wf.Faults.RegisterTargetsError != "Rate exceeded" || !wf.Images[0].ELBTimeout {
+		t.Errorf("faults and images: %+v %+v", wf.Faults, wf.Images)
+	}
+	if len(wf.ForeignUpdates) != 2 || wf.ForeignUpdates[0].AfterUpdate != 40*time.Second || wf.ForeignUpdates[0].TaskDefinition != "web:1" ||
+		wf.ForeignUpdates[1].At != 10*time.Minute || *wf.ForeignUpdates[1].DesiredCount != 3 {
+		t.Errorf("foreign updates: %+v", wf.ForeignUpdates)
+	}
+	w := New(WithWorldFile(wf))
+	if got := w.ForeignUpdates(); len(got) != 2 || got[0].Service != "web" {
+		t.Errorf("the world holds %+v", got)
+	}
+	for _, tc := range []struct{ yaml, want string }{
+		{"foreignUpdates:\n  - {afterUpdate: 1m, desiredCount: 1}\n", "w.yaml:2:3: foreignUpdates[0] needs service:"},
+		{"foreignUpdates:\n  - {service: web, at: 1m, afterUpdate: 1m, desiredCount: 1}\n", "sets both at and afterUpdate"},
+		{"foreignUpdates:\n  - {service: web, at: 1m}\n", "changes nothing"},
+		{"faults: {schedulerThrottleRate: 2}\n", "faults.schedulerThrottleRate must be between 0 and 1"},
+	} {
+		if _, err := ParseWorldFile("w.yaml", []byte(tc.yaml)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
 }

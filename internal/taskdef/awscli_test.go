@@ -76,6 +76,16 @@ func TestAWSCLIRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The seed's redacted images ("~~/backend-nginx:latest") are what
+			// pier replaces with the images it builds; ECS refuses them as they
+			// are, so the definition goes out as pier would send it.
+			built := map[string]string{}
+			for _, c := range td.Containers() {
+				if strings.HasPrefix(c.Image(), "~~/") {
+					built[c.Name] = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/" + strings.TrimPrefix(c.Image(), "~~/")
+				}
+			}
+			td = td.WithImages(built)
 			input := filepath.Join(dir, "input.json")
 			if err := os.WriteFile(input, td.JSON(), 0o644); err != nil {
 				t.Fatal(err)
