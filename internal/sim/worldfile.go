@@ -273,19 +273,8 @@ func (wf *WorldFile) validate(root *yaml.Node) error {
 	if err := rate(wf.Faults.SchedulerThrottleRate, "schedulerThrottleRate"); err != nil {
 		return err
 	}
-	for i, u := range wf.ForeignUpdates {
-		switch {
-		case u.Service == "":
-			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] needs service: (the service the other actor updates)", i), "foreignUpdates")
-		case u.At < 0 || u.AfterUpdate < 0:
-			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d]: at and afterUpdate must not be negative", i), "foreignUpdates")
-		case u.At > 0 && u.AfterUpdate > 0:
-			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] sets both at and afterUpdate: give one (a time after the start, or after the service's first UpdateService)", i), "foreignUpdates")
-		case u.DesiredCount != nil && *u.DesiredCount < 0:
-			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d].desiredCount must not be negative", i), "foreignUpdates")
-		case u.TaskDefinition == "" && u.DesiredCount == nil && !u.ForceNewDeployment:
-			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] changes nothing: set taskDefinition, desiredCount or forceNewDeployment", i), "foreignUpdates")
-		}
+	if err := wf.validateForeign(root); err != nil {
+		return err
 	}
 	for i, im := range wf.Images {
 		if im.Match == "" {
@@ -333,4 +322,23 @@ func (wf *WorldFile) Options() []Option {
 		opts = append(opts, WithTiming(t))
 	}
 	return opts
+}
+
+// validateForeign checks the foreignUpdates entries.
+func (wf *WorldFile) validateForeign(root *yaml.Node) error {
+	for i, u := range wf.ForeignUpdates {
+		switch {
+		case u.Service == "":
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] needs service: (the service the other actor updates)", i), "foreignUpdates")
+		case u.At < 0 || u.AfterUpdate < 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d]: at and afterUpdate must not be negative", i), "foreignUpdates")
+		case u.At > 0 && u.AfterUpdate > 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] sets both at and afterUpdate: give one (a time after the start, or after the service's first UpdateService)", i), "foreignUpdates")
+		case u.DesiredCount != nil && *u.DesiredCount < 0:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d].desiredCount must not be negative", i), "foreignUpdates")
+		case u.TaskDefinition == "" && u.DesiredCount == nil && !u.ForceNewDeployment:
+			return wf.errAt(root, fmt.Sprintf("foreignUpdates[%d] changes nothing: set taskDefinition, desiredCount or forceNewDeployment", i), "foreignUpdates")
+		}
+	}
+	return nil
 }
