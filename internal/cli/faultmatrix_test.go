@@ -45,6 +45,10 @@ var faultMatrix = []faultRow{
 	{name: "slow start", world: "slow-start", exit: ExitOK, leftOn: "api:2"},
 	{name: "slow start past --timeout", world: "slow-start-2h", timeout: time.Hour, exit: 3, kind: "timeout", leftOn: "api:1"},
 	{name: "failing health URL", world: "health-url", exit: 3, kind: "health-check-url", leftOn: "api:1"},
+	{name: "ECS's own calls throttled", world: "scheduler-throttled", exit: ExitOK, leftOn: "api:2"},
+	{name: "deployment configuration stall", world: "stalled", exit: 3, kind: "deployment-configuration", leftOn: "api:1"},
+	{name: "target registration keeps failing", world: "register-targets", exit: 3, kind: "target-registration", leftOn: "api:1"},
+	{name: "target group without a load balancer", world: "target-group-gone", exit: 3, kind: "target-registration", leftOn: "api:1"},
 }
 
 const (
