@@ -209,7 +209,7 @@ var (
 	nginxKeys    = []string{"base", "config", "files"}
 	nextKeys     = []string{"base", "dir"}
 	springKeys   = []string{"base", "jar"}
-	filesKeys    = []string{"base", "files", "platformFiles", "entrypoint", "cmd", "env", "user", "workdir"}
+	filesKeys    = []string{"base", "files", "platformFiles", "entrypoint", "cmd", "env", "labels", "user", "workdir"}
 	copyKeys     = []string{"source"}
 	ociKeys      = []string{"path"}
 	serviceKeys  = []string{"service", "cluster", "taskDefinition", "containers", "strategy", "desiredCount", "healthCheck", "keepRevisions", "timeout"}
@@ -266,6 +266,9 @@ func (d *decoder) image(e entry) *Image {
 			}
 			if x, ok := f["env"]; ok {
 				fb.Env, _, _ = d.strMap(x.v, bwhat+" env")
+			}
+			if x, ok := f["labels"]; ok {
+				fb.Labels, _, _ = d.strMap(x.v, bwhat+" labels")
 			}
 			img.Files = fb
 		case "copy":

@@ -81,6 +81,7 @@ type FilesBuild struct {
 	Entrypoint    []string
 	Cmd           []string
 	Env           map[string]string
+	Labels        map[string]string // image config labels, e.g. org.opencontainers.image.source
 	User          string
 	Workdir       string
 	Pos           Pos

@@ -121,6 +121,12 @@ func filesRecipe(b *config.FilesBuild, root *confine.Root) (*recipe, error) {
 		for _, k := range keys {
 			setEnv(c, k, b.Env[k])
 		}
+		for k, v := range b.Labels {
+			if c.Labels == nil {
+				c.Labels = map[string]string{}
+			}
+			c.Labels[k] = v
+		}
 		if b.User != "" {
 			c.User = b.User
 		}

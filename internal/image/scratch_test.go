@@ -46,6 +46,7 @@ func TestScratchWithPlatformFiles(t *testing.T) {
 		},
 		Entrypoint: []string{"/usr/local/bin/pier"},
 		Env:        map[string]string{"TMPDIR": "/tmp"},
+		Labels:     map[string]string{"org.opencontainers.image.source": "https://github.com/pier-deploy/pier"},
 	}}, platforms, WithTransport(noNetwork{}))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestScratchWithPlatformFiles(t *testing.T) {
 			}
 			cf, _ := img.ConfigFile()
 			if cf.OS != "linux" || cf.Architecture != tc.arch || strings.Join(cf.Config.Entrypoint, " ") != "/usr/local/bin/pier" ||
-				strings.Join(cf.Config.Env, " ") != "TMPDIR=/tmp" {
+				strings.Join(cf.Config.Env, " ") != "TMPDIR=/tmp" || cf.Config.Labels["org.opencontainers.image.source"] != "https://github.com/pier-deploy/pier" {
 				t.Errorf("config = %s/%s %+v", cf.OS, cf.Architecture, cf.Config)
 			}
 			if mt, _ := img.MediaType(); mt != types.OCIManifestSchema1 {
