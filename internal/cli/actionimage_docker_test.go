@@ -31,6 +31,10 @@ type builtActionImage struct {
 	Loaded  string // docker load's output
 }
 
+// loadedRefs are the images this process loaded into the engine, removed
+// by TestMain when the tests end.
+var loadedRefs []string
+
 var actionImage struct {
 	once sync.Once
 	img  *builtActionImage
@@ -68,7 +72,9 @@ func makeActionImage(t *testing.T) (*builtActionImage, error) {
 	if out, err := prep.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf(".github/prepare-image: %v\n%s", err, out)
 	}
-	tag := "dockertest" // one tag, replaced by every run, so runs leave no pile of images
+	// A tag of this process: test runs of other worktrees on the machine load
+	// their own images at the same time. TestMain removes it at the end.
+	tag := fmt.Sprintf("t%d", os.Getpid())
 	build := exec.Command(pierBinary(t), "-f", filepath.Join(dir, "pier.yaml"), "--output", "json", "build", "--tarball", filepath.Join(dir, "pier.tar"))
 	build.Env = append(os.Environ(), "PIER_CACHE="+filepath.Join(dir, "cache"), "PIER_IMAGE_REPOSITORY=pier-test/action", "PIER_IMAGE_TAG="+tag)
 	var stderr strings.Builder
@@ -91,6 +97,7 @@ func makeActionImage(t *testing.T) (*builtActionImage, error) {
 		return nil, fmt.Errorf("pier build of .github/pier.yaml: %s", out)
 	}
 	ti := res.Tarball.Images[0]
+	loadedRefs = append(loadedRefs, ti.Reference)
 	loaded, err := exec.Command("docker", "load", "-i", filepath.Join(dir, "pier.tar")).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("docker load: %v\n%s", err, loaded)
@@ -131,8 +138,35 @@ func TestActionImageLoads(t *testing.T) {
 		t.Errorf("pier version in the image says %q, want the stamped %s", out, actionImageVersion)
 	}
 
-	// What the container's file system holds, read from docker export.
-	id := dockertest.Docker(t, "create", "--pull=never", img.Ref)
+	files := exportFS(t, img.Ref)
+	for name, want := range map[string]string{
+		"usr/local/bin/pier":                "0755",
+		"etc/ssl/certs/ca-certificates.crt": "0644",
+		"tmp":                               "51777",
+	} {
+		if files[name].mode != want {
+			t.Errorf("/%s is %q in the container, want %q (type, mode)", name, files[name].mode, want)
+		}
+	}
+	for name := range files {
+		if !strings.HasPrefix(name, "usr") && !strings.HasPrefix(name, "etc") && !strings.HasPrefix(name, "tmp") {
+			t.Errorf("the image holds /%s, which pier.yaml does not put there", name)
+		}
+	}
+}
+
+// exported is one entry of a container's file system.
+type exported struct {
+	mode string // tar type flag and permission bits, e.g. "0755", "51777"
+	data []byte // of a regular file
+}
+
+// exportFS reads the file system of a container made from ref with docker
+// export, less what the engine adds to every container (/dev, /proc, /sys,
+// /.dockerenv, /etc/hosts, /etc/hostname, /etc/resolv.conf, /etc/mtab).
+func exportFS(t *testing.T, ref string) map[string]exported {
+	t.Helper()
+	id := dockertest.Docker(t, "create", "--pull=never", ref)
 	dockertest.RemoveContainerOnCleanup(t, id)
 	cmd := exec.Command("docker", "export", id)
 	pipe, err := cmd.StdoutPipe()
@@ -142,7 +176,8 @@ func TestActionImageLoads(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	files := map[string]string{}
+	files := map[string]exported{}
+	engine := regexp.MustCompile(`^(dev|proc|sys)(/|$)|^\.dockerenv$|^etc/(hosts|hostname|resolv\.conf|mtab)$`)
 	tr := tar.NewReader(pipe)
 	for {
 		h, err := tr.Next()
@@ -152,25 +187,20 @@ func TestActionImageLoads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%c%o", h.Typeflag, h.Mode&0o7777)
+		name := strings.TrimSuffix(h.Name, "/")
+		if engine.MatchString(name) {
+			continue
+		}
+		e := exported{mode: fmt.Sprintf("%c%o", h.Typeflag, h.Mode&0o7777)}
+		if h.Typeflag == tar.TypeReg {
+			if e.data, err = io.ReadAll(tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files[name] = e
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{
-		"usr/local/bin/pier":                "0755",
-		"etc/ssl/certs/ca-certificates.crt": "0644",
-		"tmp":                               "51777",
-	} {
-		if files[name] != want {
-			t.Errorf("/%s is %q in the container, want %q (type, mode)", name, files[name], want)
-		}
-	}
-	for name := range files {
-		// Docker itself adds /dev, /proc, /sys, /etc/hosts and friends, and .dockerenv.
-		if !strings.HasPrefix(name, "usr") && !strings.HasPrefix(name, "etc") && !strings.HasPrefix(name, "tmp") &&
-			!strings.HasPrefix(name, "dev") && !strings.HasPrefix(name, "proc") && !strings.HasPrefix(name, "sys") && name != ".dockerenv" {
-			t.Errorf("the image holds /%s, which pier.yaml does not put there", name)
-		}
-	}
+	return files
 }
