@@ -156,6 +156,9 @@ func checkBuildInputs(out *findings, f *config.File) {
 		case img.Files != nil:
 			at = img.Files.Pos
 			paths = sortedValues(img.Files.Files)
+			for _, plat := range sortedKeys(img.Files.PlatformFiles) {
+				paths = append(paths, sortedValues(img.Files.PlatformFiles[plat])...)
+			}
 		case img.OCI != nil:
 			at, paths = img.OCI.Pos, []string{img.OCI.Path}
 		}
@@ -166,6 +169,16 @@ func checkBuildInputs(out *findings, f *config.File) {
 			}
 		}
 	}
+}
+
+// sortedKeys lists the platforms of a platformFiles: map in order.
+func sortedKeys(m map[string]map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func sortedValues(m map[string]string) []string {
