@@ -261,9 +261,10 @@ func TestActionDeploySandbox(t *testing.T) {
 	if _, ok := r.outputs["plan"]; ok {
 		t.Error("deploy wrote a plan output")
 	}
-	// A log group per run phase and one for the services' live progress (stderr), then
-	// one per service from the report (stdout); each group closed.
-	for _, g := range []string{"::group::build\n", "::group::push\n", "::group::services: register, update, roll out\n"} {
+	// A log group per run phase and one per service and phase (stderr), then one per
+	// service from the report (stdout); each group closed.
+	for _, g := range []string{"::group::build\n", "::group::push\n", "::group::plan\n", "::group::backend: register\n",
+		"::group::backend: rollout\n", "::group::nexus: scale-down\n", "::group::nexus: health-check\n"} {
 		if !strings.Contains(r.stderr, g) {
 			t.Errorf("no log group %q in stderr", g)
 		}
@@ -274,9 +275,20 @@ func TestActionDeploySandbox(t *testing.T) {
 		}
 	}
 	for _, stream := range []string{r.stdout, r.stderr} {
-		if strings.Count(stream, "::group::") != strings.Count(stream, "::endgroup::") {
-			t.Error("log groups opened and closed do not pair up")
+		open := false
+		for _, l := range strings.Split(stream, "\n") {
+			switch {
+			case strings.HasPrefix(l, "::group::") && open, strings.HasPrefix(l, "::endgroup::") && !open:
+				t.Errorf("log groups nest or do not pair up at %q:\n%s", l, stream)
+			case strings.HasPrefix(l, "::group::"):
+				open = true
+			case strings.HasPrefix(l, "::endgroup::"):
+				open = false
+			}
 		}
+	}
+	if regexp.MustCompile(`(?m)^==> \S+ \S+`).MatchString(r.stderr) {
+		t.Errorf("a service phase as a header:\n%s", r.stderr)
 	}
 	// The registry password is masked before anything could print it, and nothing does.
 	masks := regexp.MustCompile(`(?m)^::add-mask::(.+)$`).FindAllStringSubmatch(r.stdout, -1)
@@ -421,7 +433,9 @@ func TestActionCancelled(t *testing.T) {
 		"sandbox":  "true",
 		"args":     "--sandbox-world '" + world + "' --grace 30m",
 	}, nil, func(line string, p *os.Process) {
-		if !signalled && strings.HasPrefix(line, "==> rollout backend") {
+		// Under Actions a phase's lines come as one group when it ends:
+		// the update's group is written as the rollout begins.
+		if !signalled && strings.HasPrefix(line, "::group::backend: update") {
 			signalled = true
 			if err := p.Signal(syscall.SIGTERM); err != nil {
 				t.Error(err)

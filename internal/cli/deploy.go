@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/pier-deploy/pier/internal/config"
@@ -37,8 +36,10 @@ Services with strategy: recreate are scaled to 0 before the new revision starts.
 Exit codes: 0 success or nothing to do; 1 failed before changing anything; 2 usage or input
 error; 3 failed and rolled back (verified steady); 4 failed and not restored; 5 ECS started
 no deployment of the new revision within a few poll rounds (the service still runs the one it ran).
-Progress goes to stderr (phases start with "==> "); the report goes to stdout (--output json:
-one JSON document, also on failure).`,
+Progress goes to stderr: the run's phases start with "==> ", then every line of a service
+starts with its name, and a long wait says what it waits for at most every 30 s; a terminal
+also gets a live status block per service, GitHub Actions one log group per service and
+phase. The report goes to stdout (--output json: one JSON document, also on failure).`,
 		flags: func(fs *flag.FlagSet, env *Env) func(context.Context, []string) int {
 			sb := bindSandbox(fs)
 			timeout := durationFlag(fs, "timeout", 0, "how long to wait for each rollout (default: the service's timeout:, else 20m)")
@@ -92,7 +93,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 		return openFailed(env, "deploy", err)
 	}
 	defer aws.Close()
-	obs := newTextObserver(env)
+	obs := newProgressView(env)
 	run := &report.Run{Command: "deploy", File: env.File, Started: aws.Clock.Now()}
 	fail := func(cause error) int {
 		run.Result, run.Cause, run.Finished = report.Failed, cause.Error(), aws.Clock.Now()
@@ -169,6 +170,7 @@ func runDeploy(ctx context.Context, env *Env, sb *sandboxFlags, args []string, t
 	}
 	d := deploy.New(aws.Clients.ECS, append(aws.Deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
 	run.Services = d.Apply(ctx, targets)
+	obs.Close()
 	run.Result = report.Aggregate(run.Services)
 	run.Finished = aws.Clock.Now()
 	for _, s := range run.Services {
@@ -370,18 +372,4 @@ func openFailed(env *Env, cmd string, err error) int {
 	}
 	fmt.Fprintf(env.Stderr, "pier %s: %v\n", cmd, err)
 	return ExitFailed
-}
-
-// textObserver prints the engine's progress on stderr, one line each.
-type textObserver struct {
-	mu  sync.Mutex
-	env *Env
-}
-
-func newTextObserver(env *Env) *textObserver { return &textObserver{env: env} }
-
-func (o *textObserver) Progress(p report.Progress) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	fmt.Fprintln(o.env.Stderr, report.ProgressLine(p))
 }

@@ -97,11 +97,11 @@ func TestDeploySandboxThenNothingChanged(t *testing.T) {
 		if svc.Outcome != report.Success || !svc.Registered || svc.Final.Revision != 2 {
 			t.Errorf("%s: %s (%s), registered %v, final %s", svc.Name, svc.Outcome, svc.Cause, svc.Registered, svc.Final)
 		}
-		if !strings.Contains(errs, "==> rollout "+svc.Name) {
+		if !strings.Contains(errs, "] "+svc.Name+": rollout\n") {
 			t.Errorf("no rollout phase line for %s", svc.Name)
 		}
 	}
-	if !strings.Contains(errs, "==> scale-down nexus") || !strings.Contains(errs, "==> health-check nexus") {
+	if !strings.Contains(errs, "] nexus: scale-down\n") || !strings.Contains(errs, "] nexus: health-check\n") {
 		t.Errorf("nexus was not recreated with its health check:\n%s", errs)
 	}
 	if h := s.srv.World().MaxMountHolders(); h > 1 {

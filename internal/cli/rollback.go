@@ -81,8 +81,10 @@ func runRollback(ctx context.Context, env *Env, sb *sandboxFlags, args []string,
 		target.Health = specHealth(s)
 		targets = append(targets, target)
 	}
-	d := deploy.New(aws.Clients.ECS, append(aws.Deploy, deploy.WithObserver(newTextObserver(env)), deploy.WithGrace(grace))...)
+	obs := newProgressView(env)
+	d := deploy.New(aws.Clients.ECS, append(aws.Deploy, deploy.WithObserver(obs), deploy.WithGrace(grace))...)
 	run.Services = d.Apply(ctx, targets)
+	obs.Close()
 	run.Result, run.Finished = report.Aggregate(run.Services), aws.Clock.Now()
 	for _, s := range run.Services {
 		if s.Cause != "" && run.Cause == "" {

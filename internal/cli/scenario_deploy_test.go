@@ -157,7 +157,7 @@ func TestDeploySandboxWorldFileThroughRun(t *testing.T) {
 		t.Fatalf("exit %d, want 3\n%s\n%s", code, out, errs)
 	}
 	warn := strings.Index(errs, "backend: warning: capacity")
-	update := strings.Index(errs, "==> update backend")
+	update := strings.Index(errs, "] backend: update\n")
 	if warn < 0 || update < 0 || warn > update {
 		t.Errorf("preflight did not warn before the update:\n%s", errs)
 	}
@@ -249,7 +249,7 @@ func TestRollbackAndStatusThroughTheCLI(t *testing.T) {
 			t.Errorf("%s runs %s after rollback, want %s", svc, got, want)
 		}
 	}
-	if !strings.Contains(errs, "==> scale-down nexus") {
+	if !strings.Contains(errs, "] nexus: scale-down\n") {
 		t.Errorf("nexus was not rolled back with recreate:\n%s", errs)
 	}
 	if h := s.srv.World().MaxMountHolders(); h > 1 {

@@ -27,9 +27,9 @@ func TestSIGTERMMidDeployment(t *testing.T) {
 	for _, tt := range []struct {
 		service, phase, restored string
 	}{
-		{"backend", "==> rollout backend", "rolled back to ecs-backend-task:1"},
-		{"nexus", "==> scale-down nexus", "restored nexus:1"},
-		{"nexus", "==> rollout nexus", "restored nexus:1"},
+		{"backend", "] backend: rollout", "rolled back to ecs-backend-task:1"},
+		{"nexus", "] nexus: scale-down", "restored nexus:1"},
+		{"nexus", "] nexus: rollout", "restored nexus:1"},
 	} {
 		t.Run(tt.phase, func(t *testing.T) {
 			cmd := exec.Command(pierBinary(t), "deploy", "--sandbox", "--sandbox-world", world, "--grace", "30m",
@@ -49,7 +49,7 @@ func TestSIGTERMMidDeployment(t *testing.T) {
 			signalled := false
 			for sc.Scan() {
 				log.WriteString(sc.Text() + "\n")
-				if !signalled && strings.HasPrefix(sc.Text(), tt.phase) {
+				if !signalled && strings.HasSuffix(sc.Text(), tt.phase) {
 					signalled = true
 					if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 						t.Fatal(err)

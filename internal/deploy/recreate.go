@@ -149,6 +149,8 @@ func (r *run) waitStopped(ctx context.Context) (bool, string) {
 		if s.at.After(deadline) {
 			return false, fmt.Sprintf("timed out after %s: %s", r.timeout(), state)
 		}
+		msg, left := drainState(s.svc)
+		r.waiting(since, msg, left, 0)
 	}
 }
 

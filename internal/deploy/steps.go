@@ -152,6 +152,8 @@ func (r *run) wait(ctx context.Context, ro *rollout, timeout time.Duration, stop
 			return verdict{state: failed, cause: Cause{TimedOut, fmt.Sprintf("timed out after %s waiting for deployment %s: %s",
 				timeout, ro.name(), describeState(s.svc))}}, last
 		}
+		msg, running, want := rolloutState(ro, s.svc)
+		r.waiting(ro.since, msg, running, want)
 	}
 }
 

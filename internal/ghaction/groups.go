@@ -11,16 +11,15 @@ import (
 // ("==> push"); GroupPhases opens a log group at each such line.
 const PhaseMarker = "==> "
 
-// ServicesGroup titles the one log group that holds the services' live progress.
-const ServicesGroup = "services: register, update, roll out"
-
 // GroupPhases returns a writer that copies lines to w and folds them into collapsed log
 // groups. A line starting with PhaseMarker for a run-level phase ("==> build") closes
-// the open group and opens one titled with the phase. Service phases ("==> rollout
-// backend") run in parallel and their lines interleave, so they all share one group,
-// ServicesGroup; the action prints a group per service from the report afterwards.
-// Lines before the first phase stay outside any group. Close ends the last group. It
-// is safe for concurrent use; lines are never split.
+// the open group and opens one titled with the phase. The services roll out in
+// parallel, so pier writes their lines itself as one ::group:: per service and phase
+// ("::group::backend: rollout"), each whole when its phase ends, with heartbeats
+// between them: such a group closes the open phase group first (groups do not nest),
+// and the lines after it stay outside any group until the next phase. Lines before the
+// first phase stay outside any group. Close ends the last group. It is safe for
+// concurrent use; lines are never split.
 func GroupPhases(w io.Writer) io.WriteCloser { return &groupWriter{w: w} }
 
 type groupWriter struct {
@@ -48,11 +47,15 @@ func (g *groupWriter) Write(p []byte) (int, error) {
 }
 
 func (g *groupWriter) line(l []byte) error {
+	if strings.HasPrefix(string(l), "::group::") && g.open {
+		// pier's own group of a service's phase.
+		g.open = false
+		if _, err := io.WriteString(g.w, "::endgroup::\n"); err != nil {
+			return err
+		}
+	}
 	if title, ok := strings.CutPrefix(strings.TrimRight(string(l), "\r\n"), PhaseMarker); ok {
 		title = strings.TrimSpace(title)
-		if len(strings.Fields(title)) > 1 {
-			title = ServicesGroup
-		}
 		if !g.open || title != g.title {
 			var hdr strings.Builder
 			if g.open {

@@ -100,7 +100,9 @@ func TestGroupPhases(t *testing.T) {
 	var out strings.Builder
 	g := GroupPhases(&out)
 	for _, chunk := range []string{"reading pier.yaml\n", "==> build", "\n  built backend", "-nginx\n==> push\n", "  pushed 3 blobs\n",
-		"==> register nexus\n", "==> register backend\n", "[ 0s] nexus: registered\n", "==> rollout backend\n", "==> health-check\n", "tail without newline"} {
+		"==> plan\n", "backend: no changes\n", "::group::nexus: register\n[ 0s] nexus: register\n", "[ 0s] nexus: registered\n::endgroup::\n",
+		"[30s] nexus: 1 of 1 new tasks running, waiting for target health, 30s\n", "::group::nexus: rollout\n::endgroup::\n",
+		"==> health-check\n", "tail without newline"} {
 		if _, err := g.Write([]byte(chunk)); err != nil {
 			t.Fatal(err)
 		}
@@ -111,8 +113,10 @@ func TestGroupPhases(t *testing.T) {
 	want := "reading pier.yaml\n" +
 		"::group::build\n==> build\n  built backend-nginx\n" +
 		"::endgroup::\n::group::push\n==> push\n  pushed 3 blobs\n" +
-		"::endgroup::\n::group::" + ServicesGroup + "\n==> register nexus\n==> register backend\n[ 0s] nexus: registered\n==> rollout backend\n" +
-		"::endgroup::\n::group::health-check\n==> health-check\ntail without newline\n::endgroup::\n"
+		"::endgroup::\n::group::plan\n==> plan\nbackend: no changes\n" +
+		"::endgroup::\n::group::nexus: register\n[ 0s] nexus: register\n[ 0s] nexus: registered\n::endgroup::\n" +
+		"[30s] nexus: 1 of 1 new tasks running, waiting for target health, 30s\n::group::nexus: rollout\n::endgroup::\n" +
+		"::group::health-check\n==> health-check\ntail without newline\n::endgroup::\n"
 	if out.String() != want {
 		t.Errorf("grouped =\n%s\nwant\n%s", out.String(), want)
 	}

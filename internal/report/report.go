@@ -139,6 +139,18 @@ type Progress struct {
 	Service string        `json:"service,omitempty"`
 	Kind    ProgressKind  `json:"kind"`
 	Message string        `json:"message"`
+	// Wait is set on Waiting progress: the state of a wait, sent each
+	// poll round; a face shows it at its own pace.
+	Wait *Wait `json:"wait,omitempty"`
+}
+
+// Wait is what a service waits for, as its Waiting progress says it in
+// Message ("1 of 2 new tasks running, waiting for target health").
+type Wait struct {
+	Phase   string        `json:"phase"`   // the service's phase: rollout, scale-down, rollback, …
+	Running int32         `json:"running"` // tasks of the awaited deployment running (or, scaling down, still running)
+	Desired int32         `json:"desired"` // tasks it should run
+	Since   time.Duration `json:"since"`   // how long the wait has lasted
 }
 
 // ProgressKind classifies a progress line.
@@ -153,6 +165,8 @@ const (
 	// Error: a service's rollout failed (failed, rolled-back, not-restored),
 	// the line a person or a CI log search looks for.
 	Error ProgressKind = "error"
+	// Waiting: the state of a wait, each poll round (see Wait).
+	Waiting ProgressKind = "waiting"
 )
 
 // Aggregate is the run's result: the worst outcome of its services

@@ -154,7 +154,9 @@ func TestProgressLine(t *testing.T) {
 		want string
 	}{
 		{Progress{Kind: PhaseStart, Message: "push"}, "==> push"},
-		{Progress{Kind: PhaseStart, Message: "rollout", Service: "backend"}, "==> rollout backend"},
+		{Progress{Kind: PhaseStart, Message: "rollout", Service: "backend", Elapsed: 2 * time.Second}, "[    2s] backend: rollout"},
+		{Progress{Kind: Waiting, Service: "backend", Elapsed: 150 * time.Second, Message: "1 of 2 new tasks running, waiting for target health",
+			Wait: &Wait{Phase: "rollout", Running: 1, Desired: 2, Since: 130 * time.Second}}, "[ 2m30s] backend: 1 of 2 new tasks running, waiting for target health, 2m10s"},
 		{Progress{Kind: ECSEvent, Service: "backend", Time: at, Elapsed: 62 * time.Second, Message: "(service x) has reached a steady state."}, "[ 1m02s] backend: 01:02:03 (service x) has reached a steady state."},
 		{Progress{Kind: Warn, Elapsed: 3 * time.Second, Message: "throttled"}, "[    3s] warning: throttled"},
 		{Progress{Kind: Error, Elapsed: 18 * time.Second, Service: "backend", Message: "rolled-back: crashed"}, "[   18s] backend: error: rolled-back: crashed"},

@@ -11,15 +11,23 @@ import (
 )
 
 // ProgressLine formats one progress line for a terminal or a CI log. A phase
-// starts with "==> " so log viewers (the GitHub action) can fold by phase.
+// of the run starts with "==> " so log viewers (the GitHub action) can fold
+// by phase.
+//
+// Services run in parallel, so a service's phase is a line of that service
+// like its others ("[    2s] backend: rollout"), not a header that would
+// suggest an order; only the run's own phases (build, push, plan) are
+// headers.
 func ProgressLine(p Progress) string {
 	switch p.Kind {
 	case PhaseStart:
-		s := "==> " + p.Message
-		if p.Service != "" {
-			s += " " + p.Service
+		if p.Service == "" {
+			return "==> " + p.Message
 		}
-		return s
+	case Waiting:
+		if p.Wait != nil {
+			return fmt.Sprintf("[%6s] %s%s, %s", Elapsed(p.Elapsed), svcPrefix(p.Service), p.Message, Elapsed(p.Wait.Since))
+		}
 	case Warn:
 		return fmt.Sprintf("[%6s] %swarning: %s", Elapsed(p.Elapsed), svcPrefix(p.Service), p.Message)
 	case Error:
