@@ -9,6 +9,7 @@ import (
 
 	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/sandbox"
+	"github.com/pier-deploy/pier/internal/sim"
 )
 
 // TestDeployAgainstPierSandbox serves the inforum world the way `pier
@@ -17,18 +18,9 @@ import (
 // printed export lines: base images, ECR tokens and the nexus health URL
 // must all come from the sandbox, since there is no internet.
 func TestDeployAgainstPierSandbox(t *testing.T) {
-	f, err := config.Load(inforumYAML, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := sandbox.Start(ctx, f, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	srv.Drive(ctx, 600)
+	srv := startDrivenSandbox(ctx, t)
 	printed := map[string]string{}
 	for _, kv := range srv.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -87,4 +79,21 @@ func TestDeployAgainstPierSandbox(t *testing.T) {
 			t.Errorf("second deploy: %s: outcome %q (registered %v, updated %v), want no-changes", s.Name, s.Outcome, s.Registered, s.Updated)
 		}
 	}
+}
+
+// startDrivenSandbox serves the inforum world the way `pier sandbox` does:
+// its own port, its clock driven at 600 times real time, until ctx ends.
+func startDrivenSandbox(ctx context.Context, t *testing.T) *sim.Server {
+	t.Helper()
+	f, err := config.Load(inforumYAML, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.Start(ctx, f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	srv.Drive(ctx, 600)
+	return srv
 }

@@ -11,9 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/pier-deploy/pier/internal/config"
 	"github.com/pier-deploy/pier/internal/report"
-	"github.com/pier-deploy/pier/internal/sandbox"
 	"github.com/pier-deploy/pier/internal/sim/lax"
 )
 
@@ -22,18 +20,9 @@ import (
 // the exit code is 5, never 0, the cause says so, and the backend runs
 // the revision it ran.
 func TestDeployExitsFiveWhenECSStartsNoDeployment(t *testing.T) {
-	f, err := config.Load(inforumYAML, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := sandbox.Start(ctx, f, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	srv.Drive(ctx, 600)
+	srv := startDrivenSandbox(ctx, t)
 	proxy := httptest.NewServer(lax.New(srv.World(), lax.NoDeployment("ecs-backend-task:2"), lax.OldPrimary()))
 	defer proxy.Close()
 	env := map[string]string{"PIER_CACHE": t.TempDir()}
